@@ -1,0 +1,61 @@
+# emberline: `make run` sets up and runs the main job; `make test` sets up and runs the tests.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: help setup run test bench bench-quality dagster dashboard lint browser clean
+
+help:
+	@echo "make run            set up, then run the main job on data/postmortems and print a summary"
+	@echo "make test           set up, then run the test suite"
+	@echo "make bench          speed and memory benchmarks (generated corpus), printed as tables"
+	@echo "make bench-quality  theme quality against human-labelled incidents in ../shared/eval"
+	@echo "make dagster        Dagster UI and daemon on http://localhost:3000 (schedules and sensors tick)"
+	@echo "make dashboard      Streamlit dashboard on http://localhost:8501"
+	@echo "make lint           lint the post-mortem store"
+	@echo "make browser        install Debian's Chromium for the dashboard's end-to-end test (needs root)"
+
+# torch is installed first and pinned: here 2.13.0 resolves to a local CPU wheel, while an
+# unpinned install pulls a CUDA build of several GB.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/emberline run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/run.py
+
+bench-quality: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/quality.py
+
+dagster: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+dashboard: $(STAMP)
+	$(BIN)/streamlit run dashboards/app.py --server.port 8501 --server.headless true --browser.gatherUsageStats false
+
+lint: $(STAMP)
+	$(BIN)/emberline lint
+
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+clean:
+	rm -rf data/build data/warehouse.duckdb data/reports data/exports bench/out

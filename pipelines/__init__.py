@@ -1,0 +1,1 @@
+"""emberline: AI-incident post-mortems in, recurring themes out."""

@@ -1,0 +1,237 @@
+"""The `emberline` command: thin over the domain modules and the Dagster jobs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipelines.settings import PROJECT_ROOT, load_settings
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+# --------------------------------------------------------------------------------------
+# run / ingest
+
+
+def _print_run_summary(database: Path) -> None:
+    from pipelines.warehouse.db import connect_readonly, scalar, table_exists
+
+    with connect_readonly(database) as con:
+        incidents = scalar(con, "SELECT count(*) FROM postmortems")
+        failed = scalar(con, "SELECT count(*) FROM source_files WHERE status IN ('error', 'duplicate_rejected')")
+        issues = scalar(con, "SELECT count(*) FROM ingest_issues")
+        errors = scalar(con, "SELECT count(*) FROM lint_findings WHERE severity = 'error'")
+        warnings = scalar(con, "SELECT count(*) FROM lint_findings WHERE severity = 'warning'")
+        print(f"incidents loaded:   {incidents}")
+        print(f"files not loaded:   {failed}  (ingest issues recorded: {issues}; see table ingest_issues)")
+        print(f"lint findings:      {errors} errors, {warnings} warnings  (table lint_findings)")
+        if table_exists(con, "themes"):
+            rows = con.execute(
+                "SELECT theme_set, count(*) FROM themes GROUP BY theme_set ORDER BY theme_set").fetchall()
+            print("themes:             " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in rows))
+    print(f"warehouse:          {database}")
+    print("query it:           emberline sql \"SELECT * FROM incidents LIMIT 5\"")
+    print("dashboard:          make dashboard   (then open http://localhost:8501)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.runner import run_job
+
+    outcome = run_job(args.job)
+    if not outcome.success:
+        print(f"run {outcome.run_id} failed:", file=sys.stderr)
+        for failure in outcome.failures:
+            print(f"  {failure}", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(f"run {outcome.run_id} succeeded ({args.job})")
+    _print_run_summary(load_settings().database)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------
+# lint
+
+
+def _lint_paths(paths: list[Path]):
+    from pipelines.postmortems.lint import Finding, lint_parsed
+    from pipelines.warehouse.ingest import max_file_bytes, read_and_parse
+    from pipelines.warehouse.store import StoredFile, discover
+
+    files = []
+    findings: list[Finding] = []
+    for path in paths:
+        if path.is_dir():
+            found, problems = discover(path)
+            files += [StoredFile(str(path / f.rel_path), f.abs_path, f.size, f.mtime_ns) for f in found]
+            findings += [Finding("EL000", p.kind, "error", p.message, "Fix or remove the file.", str(path / p.rel_path),
+                                 None, None) for p in problems]
+        elif path.exists():
+            st = path.stat()
+            files.append(StoredFile(str(path), path, st.st_size, st.st_mtime_ns))
+        else:
+            findings.append(Finding("EL000", "missing", "error", "no such file or folder", "Check the path.",
+                                    str(path), None, None))
+    for stored in files:
+        result = read_and_parse(stored, max_file_bytes())
+        for problem in result.parsed.problems:
+            findings.append(Finding("EL000", problem.kind, problem.severity, problem.message,
+                                    "The file must be UTF-8 Markdown with valid YAML front matter.",
+                                    stored.rel_path, problem.line, None))
+        findings += lint_parsed(result.parsed)
+    return files, findings
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from pipelines.postmortems.lint import has_errors
+
+    paths = [Path(p) for p in args.paths] or [load_settings().postmortems_dir]
+    files, findings = _lint_paths(paths)
+    findings.sort(key=lambda f: (f.source_path, f.line or 0, f.rule_id))
+    if args.format == "json":
+        print(json.dumps({"files": len(files), "findings": [f.to_dict() for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            if f.severity == "error" or not args.errors_only:
+                print(f.format())
+        n_err = sum(f.severity == "error" for f in findings)
+        print(f"\n{len(files)} files checked: {n_err} errors, {len(findings) - n_err} warnings")
+    return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
+
+
+# --------------------------------------------------------------------------------------
+# new
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "postmortem"
+
+
+def next_free_id(store: Path, year: int) -> str:
+    pattern = re.compile(rf"PM-{year}-(\d+)")
+    highest = 0
+    if store.exists():
+        for path in store.rglob("*.md"):
+            for source in (path.name, _front_id(path)):
+                m = pattern.search(source or "")
+                if m:
+                    highest = max(highest, int(m.group(1)))
+    return f"PM-{year}-{highest + 1:03d}"
+
+
+def _front_id(path: Path) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(2000)
+    except OSError:
+        return None
+    m = re.search(r"^id:\s*(\S+)", head, re.M)
+    return m.group(1) if m else None
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    store = Path(args.store) if args.store else settings.postmortems_dir
+    now = datetime.now(timezone.utc).replace(microsecond=0, second=0)
+    incident_id = next_free_id(store, now.year)
+    template = (PROJECT_ROOT / "data" / "templates" / "postmortem.md").read_text(encoding="utf-8")
+    stamp = now.isoformat()
+    text = (template.replace("PM-YYYY-NNN", incident_id)
+            .replace("One line that says what users saw", args.title.replace("\n", " "))
+            .replace("2026-01-01T09:00:00+00:00", stamp)
+            .replace("2026-01-01 09:00", now.strftime("%Y-%m-%d %H:%M")))
+    target = store / str(now.year) / f"{incident_id}-{_slug(args.title)}.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        print(f"{target} already exists", file=sys.stderr)
+        return EXIT_USAGE
+    target.write_text(text, encoding="utf-8")
+    print(f"{incident_id}: wrote {target}")
+    print("Fill in the sections, then check it with: emberline lint " + str(target))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------
+# sql
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from pipelines.warehouse.query import QueryRefused, format_result, run_readonly_query
+
+    database = Path(args.db) if args.db else load_settings().database
+    query = args.query if args.query != "-" else sys.stdin.read()
+    try:
+        result = run_readonly_query(database, query, max_rows=args.max_rows)
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    except QueryRefused as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(format_result(result, args.format))
+    if result.truncated and args.format == "table":
+        print(f"(first {args.max_rows} rows shown; raise --max-rows for more)", file=sys.stderr)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = load_settings()
+    parser = argparse.ArgumentParser(
+        prog="emberline",
+        description="AI-incident post-mortems in, recurring themes out: where do we keep getting burned?",
+        epilog=f"Paths default to EMBERLINE_POSTMORTEMS ({settings.postmortems_dir}) and EMBERLINE_DB "
+               f"({settings.database}).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the main job through Dagster: ingest, lint, themes, reports, publish",
+                       description="Materialize the whole asset graph (the same job Dagster's UI runs) and print "
+                                   "a summary.")
+    p.add_argument("--job", default="emberline_job", help="job to run (default: %(default)s)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ingest", help="ingest and lint the store into the warehouse (incremental), then publish",
+                       description="Run only the ingest part of the pipeline through Dagster.")
+    p.set_defaults(func=cmd_run, job="ingest_job")
+
+    p = sub.add_parser("lint", help="check post-mortems for what a reviewer would ask",
+                       description="Lint post-mortem files or folders. Exit status 1 when any error is found, so a "
+                                   "post-mortem repository can run it in CI or a pre-commit hook.")
+    p.add_argument("paths", nargs="*", help="files or folders (default: the store)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--errors-only", action="store_true", help="print only errors")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("new", help="write a new post-mortem from the template with the next free id",
+                       description="Create <store>/<year>/PM-<year>-<n>-<slug>.md from data/templates/postmortem.md.")
+    p.add_argument("title", help="one line that says what users saw")
+    p.add_argument("--store", help="post-mortem folder (default: EMBERLINE_POSTMORTEMS)")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("sql", help="run a read-only SQL query on the warehouse",
+                       description="Read-only SQL over the published warehouse (writes, file and network access "
+                                   "are refused). Tables and example queries: docs/warehouse.md.")
+    p.add_argument("query", help="the SQL, or - to read it from standard input")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--max-rows", type=int, default=10_000, help="cap on rows returned (default: %(default)s)")
+    p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
+    p.set_defaults(func=cmd_sql)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Opening, creating, publishing and reading the DuckDB warehouse.
+
+Two files: the pipeline writes its working copy (settings.build_database) and, at the end of
+a run, publishes it by copying it next to the published file and renaming it over it. A
+rename is atomic, so a reader either sees the previous warehouse or the new one, never a
+half-written one, and readers never hold a lock the pipeline waits for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.warehouse.rows import SCHEMAS
+
+
+def _sql(name: str) -> str:
+    return resources.files("pipelines.warehouse").joinpath(name).read_text(encoding="utf-8")
+
+
+def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Read-write connection to the pipeline's working database, schema ensured."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_sql("schema.sql"))
+
+
+def create_views(con: duckdb.DuckDBPyConnection, sql_file: str = "views.sql") -> None:
+    con.execute(_sql(sql_file))
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int:
+    """Append a frame whose columns are the table's, in the table's column order."""
+    if df.height == 0:
+        return 0
+    columns = list(SCHEMAS[table]) if table in SCHEMAS else df.columns
+    con.register("_frame", df.select(columns).to_arrow())
+    try:
+        con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _frame")
+    finally:
+        con.unregister("_frame")
+    return df.height
+
+
+def publish(build_path: Path | str, published_path: Path | str) -> Path:
+    """Atomically replace the published warehouse with a copy of the working one."""
+    build_path, published_path = Path(build_path), Path(published_path)
+    published_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(build_path)) as con:
+        con.execute("CHECKPOINT")  # fold the WAL into the file so the copy is complete on its own
+    tmp = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
+    shutil.copyfile(build_path, tmp)
+    os.replace(tmp, published_path)
+    return published_path
+
+
+def connect_readonly(path: Path | str, *, sandboxed: bool = True) -> duckdb.DuckDBPyConnection:
+    """Read-only connection for people's queries.
+
+    `sandboxed` also shuts DuckDB's access to files and the network (read_csv, COPY, ATTACH,
+    httpfs), so ad-hoc SQL can only read the warehouse itself.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no warehouse at {path}: build one with `make run` (or `emberline run`), "
+            "or point EMBERLINE_DB at an existing one")
+    config = {"access_mode": "READ_ONLY"}
+    if sandboxed:
+        config |= {"enable_external_access": "false", "autoload_known_extensions": "false",
+                   "autoinstall_known_extensions": "false", "lock_configuration": "true"}
+    return duckdb.connect(str(path), read_only=True, config=config)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]) > 0
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """First column of the first row. DuckDB 2 keeps a result open until it is fully
+    fetched and refuses other work on the connection meanwhile, so fetch it all."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None

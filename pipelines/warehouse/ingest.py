@@ -1,0 +1,238 @@
+"""Incremental, idempotent ingest of the post-mortem store into the warehouse.
+
+A file is re-read only when its size or modification time changed since the last run, and
+re-parsed only when its bytes changed, so a re-run over an unchanged store of 10,000 files
+costs one stat per file. Rows are replaced per incident; a deleted file's incident goes away.
+
+Every file under the store ends up either as an incident or as an ingest issue. Two files
+claiming one id are both reported: the one whose path sorts first keeps the id and loads, the
+other does not load until the clash is fixed (ids are the warehouse's primary key, and
+silently merging two incidents would corrupt both).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.postmortems.lint import lint_parsed
+from pipelines.postmortems.model import ParsedFile, Problem
+from pipelines.postmortems.parse import content_hash, parse_bytes
+from pipelines.warehouse.db import create_views, insert_frame
+from pipelines.warehouse.rows import INCIDENT_TABLES, finding_rows, frame, postmortem_rows
+from pipelines.warehouse.store import StoredFile, discover
+
+DEFAULT_MAX_BYTES = 5_000_000
+# Below this many changed files a process pool costs more to start than it saves.
+PARALLEL_THRESHOLD = 400
+
+
+def max_file_bytes() -> int:
+    return int(os.environ.get("EMBERLINE_MAX_FILE_BYTES", DEFAULT_MAX_BYTES))
+
+
+@dataclass
+class IngestSummary:
+    files_seen: int = 0
+    files_read: int = 0
+    incidents_loaded: int = 0  # incidents in the warehouse after the run
+    incidents_changed: int = 0  # incidents added or updated by this run
+    incidents_removed: int = 0
+    files_with_errors: int = 0  # files that did not load (each has an ingest issue)
+    issues: int = 0  # ingest issue rows in the warehouse after the run
+    lint_findings: int = 0
+    changed_ids: list[str] = field(default_factory=list)
+
+    def as_metadata(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "changed_ids"}
+
+
+@dataclass
+class _FileResult:
+    stored: StoredFile
+    parsed: ParsedFile
+    findings: list
+
+
+def read_and_parse(stored: StoredFile, max_bytes: int) -> _FileResult:
+    try:
+        with open(stored.abs_path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as err:
+        parsed = ParsedFile(stored.rel_path, None, None, [Problem("unreadable", f"cannot read file: {err.strerror}")])
+        return _FileResult(stored, parsed, [])
+    if len(raw) > max_bytes:
+        parsed = ParsedFile(stored.rel_path, None, None, [Problem(
+            "too_large",
+            f"file is {stored.size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit for a post-mortem "
+            "(EMBERLINE_MAX_FILE_BYTES raises it); not loaded")])
+        return _FileResult(stored, parsed, [])
+    try:
+        parsed = parse_bytes(raw, stored.rel_path, max_bytes)
+        return _FileResult(stored, parsed, lint_parsed(parsed))
+    except Exception as err:  # noqa: BLE001 - one odd file must never stop the run
+        parsed = ParsedFile(stored.rel_path, content_hash(raw), None, [Problem(
+            "parse_error", f"emberline could not parse this file ({type(err).__name__}: {err}); not loaded. "
+                           "Please report it with the file attached.")])
+        return _FileResult(stored, parsed, [])
+
+
+def _parse_batch(batch: list[StoredFile], max_bytes: int) -> list[_FileResult]:
+    return [read_and_parse(s, max_bytes) for s in batch]
+
+
+def _parse_all(files: list[StoredFile], max_bytes: int, workers: int | None) -> list[_FileResult]:
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(files) < PARALLEL_THRESHOLD:
+        return _parse_batch(files, max_bytes)
+    chunk = max(50, len(files) // (workers * 4))
+    batches = [files[i:i + chunk] for i in range(0, len(files), chunk)]
+    results: list[_FileResult] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(_parse_batch, batches, [max_bytes] * len(batches)):
+            results.extend(part)
+    return results
+
+
+def ingest_store(con: duckdb.DuckDBPyConnection, store: Path, *, workers: int | None = None,
+                 now: datetime | None = None) -> IngestSummary:
+    """Bring the warehouse in line with the files under `store`."""
+    now = now or datetime.now(timezone.utc)
+    max_bytes = max_file_bytes()
+    files, store_problems = discover(Path(store))
+    summary = IngestSummary(files_seen=len(files) + len(store_problems))
+
+    known = {row[0]: row[1:] for row in con.execute(
+        "SELECT source_path, size, mtime_ns, incident_id, status FROM source_files").fetchall()}
+    current = {f.rel_path: f for f in files}
+    problem_paths = {p.rel_path for p in store_problems}
+
+    changed = [f for f in files
+               if f.rel_path not in known or known[f.rel_path][:2] != (f.size, f.mtime_ns)]
+    deleted = [p for p in known if p not in current and p not in problem_paths]
+    # Paths with a store problem (loop, unreadable) are re-recorded each run: cheap and rare.
+    stale_problem_paths = [p for p in problem_paths]
+
+    results = {r.stored.rel_path: r for r in _parse_all(changed, max_bytes, workers)}
+    summary.files_read = len(results)
+
+    # A byte-identical file whose mtime moved (a checkout, a touch) needs no rewrite: just
+    # remember the new mtime. Note: content_hash of unreadable files is None.
+    old_hashes = dict(con.execute("SELECT source_path, content_hash FROM source_files").fetchall()) if results else {}
+    touched_only = [p for p, r in results.items()
+                    if r.parsed.content_hash is not None and old_hashes.get(p) == r.parsed.content_hash
+                    and known[p][3] != "duplicate_rejected" and known[p][3] != "duplicate_kept"]
+    for p in touched_only:
+        results.pop(p)
+    touched_only_set = set(touched_only)
+
+    # Duplicate ids: re-resolve every file whose id is claimed by a changed file, and every
+    # file that was part of a clash before (the clash may be over now).
+    claimed_now = {r.parsed.postmortem.incident_id for r in results.values() if r.parsed.postmortem}
+    recheck = [p for p, (_, _, iid, status) in known.items()
+               if p in current and p not in results and p not in touched_only_set
+               and (status in ("duplicate_kept", "duplicate_rejected") or iid in claimed_now)]
+    for r in _parse_all([current[p] for p in recheck], max_bytes, 1):
+        results[r.stored.rel_path] = r
+
+    claims: dict[str, list[str]] = defaultdict(list)
+    for p, (_, _, iid, status) in known.items():
+        if p in current and p not in results and iid and status in ("loaded", "duplicate_kept"):
+            claims[iid].append(p)
+    for p, r in results.items():
+        if r.parsed.postmortem:
+            claims[r.parsed.postmortem.incident_id].append(p)
+    status_of: dict[str, str] = {}
+    for iid, paths in claims.items():
+        if len(paths) == 1:
+            continue
+        paths.sort()
+        keeper, others = paths[0], paths[1:]
+        for p in paths:
+            if p not in results:  # an unchanged keeper: re-read it so its issues can name the clash
+                results[p] = read_and_parse(current[p], max_bytes)
+        results[keeper].parsed.problems.append(Problem(
+            "duplicate_id", f"id {iid} is also claimed by {', '.join(others)}; this file keeps it", None, "warning"))
+        status_of[keeper] = "duplicate_kept"
+        for p in others:
+            results[p].parsed.problems.append(Problem(
+                "duplicate_id", f"id {iid} is already claimed by {keeper}; not loaded: give this post-mortem its own id",
+                None, "error"))
+            status_of[p] = "duplicate_rejected"
+            results[p].findings = []
+
+    # Replace rows of every path this run touched.
+    touched_paths = list(results) + deleted + stale_problem_paths
+    old_ids = [known[p][2] for p in touched_paths if p in known and known[p][2] and known[p][3] != "duplicate_rejected"]
+    loaded_postmortems = [r.parsed.postmortem for p, r in sorted(results.items())
+                          if r.parsed.postmortem is not None and status_of.get(p) != "duplicate_rejected"]
+    new_ids = [pm.incident_id for pm in loaded_postmortems]
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if touched_paths:
+            paths_df = pl.DataFrame({"p": touched_paths}, schema={"p": pl.String})
+            ids_df = pl.DataFrame({"i": old_ids + new_ids}, schema={"i": pl.String})
+            con.register("_paths", paths_df.to_arrow())
+            con.register("_ids", ids_df.to_arrow())
+            for table in INCIDENT_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE incident_id IN (SELECT i FROM _ids)")
+            for table in ("lint_findings", "ingest_issues", "source_files"):
+                con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT p FROM _paths)")
+            con.unregister("_paths")
+            con.unregister("_ids")
+
+        table_rows = postmortem_rows(loaded_postmortems, now)
+        for table in INCIDENT_TABLES:
+            insert_frame(con, table, frame(table, table_rows[table]))
+
+        findings = [f for p, r in results.items() if status_of.get(p) != "duplicate_rejected" for f in r.findings]
+        insert_frame(con, "lint_findings", frame("lint_findings", finding_rows(findings)))
+
+        issue_rows, source_rows = [], []
+        for p, r in results.items():
+            pm = r.parsed.postmortem
+            loaded = pm is not None and status_of.get(p) != "duplicate_rejected"
+            for problem in r.parsed.problems:
+                issue_rows.append({"source_path": p, "line": problem.line, "kind": problem.kind,
+                                   "severity": problem.severity, "loaded": loaded, "message": problem.message,
+                                   "recorded_at": now})
+            source_rows.append({"source_path": p, "size": r.stored.size, "mtime_ns": r.stored.mtime_ns,
+                                "content_hash": r.parsed.content_hash, "incident_id": pm.incident_id if pm else None,
+                                "status": status_of.get(p, "loaded" if pm else "error"), "read_at": now})
+        for problem in store_problems:
+            issue_rows.append({"source_path": problem.rel_path, "line": None, "kind": problem.kind,
+                               "severity": "error", "loaded": False, "message": problem.message, "recorded_at": now})
+            source_rows.append({"source_path": problem.rel_path, "size": None, "mtime_ns": None,
+                                "content_hash": None, "incident_id": None, "status": "error", "read_at": now})
+        insert_frame(con, "ingest_issues", frame("ingest_issues", issue_rows))
+        insert_frame(con, "source_files", frame("source_files", source_rows))
+        if touched_only:
+            mtimes = pl.DataFrame({"p": touched_only, "m": [current[p].mtime_ns for p in touched_only]})
+            con.register("_mtimes", mtimes.to_arrow())
+            con.execute("UPDATE source_files SET mtime_ns = _mtimes.m FROM _mtimes WHERE source_path = _mtimes.p")
+            con.unregister("_mtimes")
+        create_views(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+    removed = set(old_ids) - set(new_ids)
+    summary.incidents_changed = len(new_ids)
+    summary.incidents_removed = len(removed)
+    summary.changed_ids = sorted(set(new_ids) | removed)
+    counts = con.execute("""
+        SELECT (SELECT count(*) FROM postmortems),
+               (SELECT count(*) FROM source_files WHERE status IN ('error', 'duplicate_rejected')),
+               (SELECT count(*) FROM ingest_issues),
+               (SELECT count(*) FROM lint_findings)""").fetchall()[0]
+    summary.incidents_loaded, summary.files_with_errors, summary.issues, summary.lint_findings = counts
+    return summary
