@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipelines.reports.commands import register as register_report_commands
 from pipelines.settings import PROJECT_ROOT, load_settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -179,6 +180,57 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------
+# similar
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from pipelines.postmortems.parse import parse_bytes
+    from pipelines.themes.embed import load_embedder
+    from pipelines.themes.items import root_cause_text
+    from pipelines.themes.similar import similar_to_new
+    from pipelines.warehouse.db import connect_readonly
+
+    path = Path(args.path)
+    try:
+        parsed = parse_bytes(path.read_bytes(), str(path))
+    except OSError as err:
+        print(f"cannot read {path}: {err.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    if parsed.postmortem is None:
+        print(f"{path}: " + "; ".join(p.message for p in parsed.problems), file=sys.stderr)
+        return EXIT_USAGE
+    pm = parsed.postmortem
+    causes = [root_cause_text(c.title, c.description) for c in pm.root_causes]
+    if not causes:
+        print(f"{path}: no root causes found; similarity is computed from them (see README: the format)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    database = Path(args.db) if args.db else load_settings().database
+    try:
+        con = connect_readonly(database)
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    with con:
+        similar, matches = similar_to_new(con, load_embedder(), causes, k=args.top)
+    if args.format == "json":
+        print(json.dumps({
+            "incident_id": pm.incident_id, "title": pm.title,
+            "similar_incidents": [{"incident_id": i, "title": t, "similarity": s} for i, t, s in similar],
+            "causes": [vars(m) for m in matches]}, indent=2))
+        return EXIT_OK
+    print(f"{pm.incident_id}: {pm.title}\n")
+    print("Most similar past incidents:")
+    for rank, (incident_id, title, score) in enumerate(similar, start=1):
+        print(f"  {rank}. {incident_id}  {score:.2f}  {title}")
+    print("\nThemes its root causes would join:")
+    for match in matches:
+        joined = f"{match.theme_id} {match.theme_name}" if match.theme_id else "no theme yet (a new kind of cause)"
+        print(f"  - {match.text[:90]}\n      -> {joined}  (cosine {match.similarity:.2f})")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,6 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
     p.set_defaults(func=cmd_sql)
 
+    p = sub.add_parser("similar", help="most similar past incidents and themes for a new post-mortem file",
+                       description="Embed the root causes of a post-mortem that is not yet ingested and compare them "
+                                   "with the warehouse: the five closest past incidents and the theme each cause "
+                                   "would join.")
+    p.add_argument("path", help="a post-mortem Markdown file")
+    p.add_argument("--top", type=int, default=5, help="how many incidents (default: %(default)s)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
+    p.set_defaults(func=cmd_similar)
+
+    register_report_commands(sub)
     return parser
 
 

@@ -18,7 +18,7 @@ def emberline(*args: str, env: dict | None = None) -> subprocess.CompletedProces
                           text=True, env={**os.environ, **(env or {})}, timeout=900)
 
 
-@pytest.mark.parametrize("command", ["run", "ingest", "lint", "new", "sql"])
+@pytest.mark.parametrize("command", ["run", "ingest", "lint", "new", "sql", "similar"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])

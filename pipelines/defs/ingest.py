@@ -27,9 +27,12 @@ postmortem_files = dg.AssetSpec(
     kinds={"markdown"},
 )
 
+
 @dg.multi_asset(
-    specs=[dg.AssetSpec(name, description=text, group_name="ingest", deps=[postmortem_files], kinds={"duckdb"})
-           for name, text in INGEST_TABLES.items()],
+    specs=[
+        dg.AssetSpec(name, description=text, group_name="ingest", deps=[postmortem_files], kinds={"duckdb"})
+        for name, text in INGEST_TABLES.items()
+    ],
     description="Parse and lint every changed post-mortem; replace its rows in the warehouse.",
 )
 def ingest_postmortems(context: dg.AssetExecutionContext, warehouse: Warehouse):

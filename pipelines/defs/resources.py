@@ -1,5 +1,6 @@
 """The one resource every asset uses: where the store and the warehouse are."""
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ import duckdb
 
 from pipelines.settings import load_settings
 from pipelines.warehouse.db import connect, publish
+
 
 class Warehouse(dg.ConfigurableResource):
     """The post-mortem store and the DuckDB warehouse.
@@ -37,8 +39,31 @@ class Warehouse(dg.ConfigurableResource):
     def publish(self) -> Path:
         return publish(self.build_database, self.database)
 
+
 def default_warehouse() -> Warehouse:
     settings = load_settings()
     return Warehouse(postmortems_dir=str(settings.postmortems_dir), database=str(settings.database))
 
-defs = dg.Definitions(resources={"warehouse": default_warehouse()})
+
+class EmbeddingModel(dg.ConfigurableResource):
+    """The sentence-transformers model, loaded once per process from a local path.
+
+    Empty `model_path` means the packaged all-MiniLM-L6-v2 (or EMBERLINE_MODEL). Never
+    reaches a model hub.
+    """
+
+    model_path: str = ""
+    fast: bool = True
+
+    def load(self):
+        return _cached_embedder(self.model_path or None, self.fast)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_embedder(model_path, fast):
+    from pipelines.themes.embed import load_embedder
+
+    return load_embedder(model_path, fast=fast)
+
+
+defs = dg.Definitions(resources={"warehouse": default_warehouse(), "embedding_model": EmbeddingModel()})

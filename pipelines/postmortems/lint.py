@@ -92,12 +92,31 @@ _PERSON_CAUSE = re.compile(
     r"([A-Z][a-z]{2,})\s+(?:forgot|ignored|overlooked|broke|neglected|skipped|missed|botched|pushed|deployed|"
     r"changed|merged|made an? (?:mistake|error)|accidentally|carelessly|didn't|did not|failed to))\b"
 )
+# IGNORECASE makes the regex engine compare both cases at every character. Lower-casing the
+# text once and searching it case-sensitively finds exactly the same phrases: the pattern is
+# in lower case, lower() keeps each character's length and word-ness (except "İ"), and only
+# "İ", "ı" and "ſ" match an ASCII letter they do not lower-case to; texts with those take the
+# IGNORECASE path.
+_BLAME_PHRASES_LOWER = re.compile(_BLAME_PHRASES.pattern)
+_FOLDS_TO_ASCII = ("İ", "ı", "ſ")
+
+
+def _has_blame_phrase(text: str) -> bool:
+    if any(ch in text for ch in _FOLDS_TO_ASCII):
+        return _BLAME_PHRASES.search(text) is not None
+    return _BLAME_PHRASES_LOWER.search(text.lower()) is not None
+
+
 _NOT_A_PERSON = {
     "The", "This", "That", "These", "Those", "Our", "We", "It", "Its", "They", "Nobody", "Someone", "Everyone",
     "Team", "Nothing", "Which", "When", "Then", "There", "Here", "Who", "What", "Also", "And", "But", "Because",
     "After", "Before", "While", "Once", "Since", "Grafana", "PagerDuty", "Langfuse", "Datadog", "Slack", "Jira",
     "GitHub", "Github", "OpenAI", "Anthropic", "Google", "Gemini", "Claude", "Kubernetes", "Sentry", "Redis",
     "Postgres", "Azure", "Bedrock", "Vertex", "Airflow", "Dagster", "Terraform", "Cloudflare", "Nobody",
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "January",
+    "February", "March", "April", "June", "July", "August", "September", "October", "November", "December",
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Mon", "Tue", "Wed", "Thu",
+    "Fri", "Sat", "Sun", "Today", "Yesterday", "Tomorrow",
 }
 
 # "Monitoring", "Deployment", "Validation": process nouns, not people's names.
@@ -105,6 +124,11 @@ _SYSTEM_NOUN_ENDINGS = ("ing", "tion", "ment", "ness", "ity", "ance", "ence", "u
 
 
 def blame_matches(text: str, first_line: int = 1) -> list[tuple[int, str]]:
+    # Neither pattern has anchors or lookbehinds, so one that matches in a line also matches
+    # in the whole text: a single search rules out the blameless majority of files before the
+    # per-line walk (which costs a word scan of the whole text besides).
+    if not _has_blame_phrase(text) and _PERSON_CAUSE.search(text) is None:
+        return []
     found = []
     lower_words = set(re.findall(r"\b[a-z][a-z]+\b", text))
     in_fence = False

@@ -305,22 +305,30 @@ def _as_datetime(value) -> datetime | None:
 # Text helpers
 
 
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HEADING_LINE = re.compile(r"^#+ .*$", re.M)
+_WORDLIKE = re.compile(r"[A-Za-z0-9]{2,}")
+_EMPHASIS = re.compile(r"\*\*|__|`")
+_BOLD_MARKS = re.compile(r"\*\*|__")
+_WHITESPACE = re.compile(r"\s+")
+
+
 def _clean_block(text: str) -> str:
     """Markdown block to readable text: drop HTML comments and placeholder lines."""
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = _HTML_COMMENT.sub("", text)
     kept = [ln.rstrip() for ln in text.split("\n") if not _PLACEHOLDER.match(ln.strip().strip("*_`"))]
     return "\n".join(kept).strip()
 
 
 def is_empty_text(text: str) -> bool:
     cleaned = _clean_block(text)
-    cleaned = re.sub(r"^#+ .*$", "", cleaned, flags=re.M)
-    return not re.search(r"[A-Za-z0-9]{2,}", cleaned)
+    cleaned = _HEADING_LINE.sub("", cleaned)
+    return not _WORDLIKE.search(cleaned)
 
 
 def _strip_md(text: str) -> str:
-    text = re.sub(r"\*\*|__|`", "", text)
-    text = re.sub(r"\s+", " ", text)
+    text = _EMPHASIS.sub("", text)
+    text = _WHITESPACE.sub(" ", text)
     return text.strip()
 
 
@@ -375,17 +383,25 @@ _KIND_WORDS = (
 )
 
 
+# One alternation per kind: a single search instead of a substring test per word.
+_KIND_PATTERNS = tuple((kind, re.compile("|".join(map(re.escape, words)))) for kind, words in _KIND_WORDS)
+
+
 def classify_event(text: str) -> str:
     lowered = text.lower()
-    for kind, words in _KIND_WORDS:
-        if any(w in lowered for w in words):
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(lowered):
             return kind
     return "other"
 
 
+_LEADING_MARKUP = re.compile(r"^[\s|*_`]+")
+_LEADING_SEPARATORS = re.compile(r"^[\s*_`|:—–-]+")
+
+
 def _parse_timestamp(text: str, last: datetime | None, default_year: int | None) -> tuple[datetime | None, str]:
     """Leading timestamp of a timeline entry and the rest of the text."""
-    s = re.sub(r"^[\s|*_`]+", "", text)
+    s = _LEADING_MARKUP.sub("", text)
     m = _TS_ISO.match(s)
     if m:
         d = date.fromisoformat(m.group("date"))
@@ -455,7 +471,7 @@ def parse_timeline(section: Section | None, started_at: datetime | None) -> list
             continue
         if at is None and not item and not events:
             continue  # intro prose ("All times UTC.")
-        rest = re.sub(r"^[\s*_`|:—–-]+", "", rest).strip()
+        rest = _LEADING_SEPARATORS.sub("", rest).strip()
         text = _strip_md(rest or content)
         if at is not None:
             last = at
@@ -529,7 +545,7 @@ def _cause_from_block(seq: int, title: str, lines: list[str], line: int) -> Root
     rest: list[str] = []
     current_key = None
     for raw in lines:
-        plain = re.sub(r"\*\*|__", "", raw)
+        plain = _BOLD_MARKS.sub("", raw)
         m = _FIELD.match(plain)
         if m:
             key = m.group("key").lower()

@@ -10,6 +10,7 @@ over "diff".
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -63,6 +64,9 @@ def normalise_heading(text: str) -> str:
     return text.strip()
 
 
+# Headings repeat across a store ("Summary", "Timeline"...), and matching one walks every
+# phrase: remember the answers.
+@functools.lru_cache(maxsize=4096)
 def section_key(heading: str) -> str | None:
     norm = f" {normalise_heading(heading)} "
     for key, phrases in _SECTION_PHRASES:

@@ -92,3 +92,8 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     fetched and refuses other work on the connection meanwhile, so fetch it all."""
     rows = con.execute(sql, params or []).fetchall()
     return rows[0][0] if rows else None
+
+
+def query_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    """A query's full result as a Polars frame, through Arrow without an extra copy."""
+    return pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())

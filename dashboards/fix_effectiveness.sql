@@ -1,0 +1,25 @@
+-- Systemic action items of $theme_set's incidents, with how many of the theme's incidents
+-- started after each item's deadline: the count of the theme_fix_effectiveness view, taken
+-- from each theme's running incident count by an as-of join instead of a subquery per item.
+-- Done items that the theme came back after come first; `total` counts every item.
+WITH ti AS MATERIALIZED (
+    SELECT theme_id, incident_id, incident_date FROM theme_incidents WHERE theme_set = $theme_set
+), running AS (
+    SELECT theme_id, incident_date, sum(count(*)) OVER (PARTITION BY theme_id ORDER BY incident_date) AS up_to
+    FROM ti WHERE incident_date IS NOT NULL GROUP BY theme_id, incident_date
+), dated AS (
+    SELECT theme_id, count(incident_date) AS dated FROM ti GROUP BY theme_id
+), fixes AS (
+    SELECT ti.theme_id, a.incident_id, a.action_id, a.text, a.owner, a.deadline, coalesce(a.status, 'open') AS status
+    FROM ti JOIN action_items a ON a.incident_id = ti.incident_id AND a.kind = 'systemic'
+), counted AS (
+    SELECT f.*, CASE WHEN f.deadline IS NULL THEN 0 ELSE d.dated - coalesce(r.up_to, 0) END AS incidents_after
+    FROM fixes f
+    ASOF LEFT JOIN running r ON r.theme_id = f.theme_id AND f.deadline >= r.incident_date
+    JOIN dated d ON d.theme_id = f.theme_id
+)
+SELECT c.theme_id, t.name, c.incident_id AS fixed_incident_id, c.action_id, c.text AS action_text, c.owner,
+       c.deadline, c.status, c.incidents_after::INTEGER AS incidents_after, count(*) OVER () AS total
+FROM counted c JOIN themes t ON t.theme_set = $theme_set AND t.theme_id = c.theme_id
+ORDER BY c.status = 'done' AND c.incidents_after > 0 DESC, c.incidents_after DESC, c.theme_id, c.action_id
+LIMIT $limit

@@ -1,0 +1,64 @@
+"""Weekly review: this week's incidents and their themes, what is due, what is rising."""
+
+import streamlit as st
+
+from dashboards import queries, ui
+
+version = queries.pinned_version()
+theme_set = ui.theme_set()
+themed = queries.has_themes(version)
+
+st.title("Weekly review")
+weeks = queries.weeks(version)
+if not weeks:
+    st.info("No dated incidents in this warehouse yet.")
+    st.stop()
+
+# Default: the latest week with incidents, which for a team using this weekly is this week.
+week = st.selectbox("ISO week", weeks, key="week", bind="query-params")
+start, end = queries.week_bounds(version, week)
+st.caption(f"{week}: {start:%a %d %b %Y} to {end:%a %d %b %Y}")
+ui.permalink("week", week)
+
+incidents = queries.week_incidents(version, week, theme_set)
+st.subheader(f"{incidents.height} incident{'s' if incidents.height != 1 else ''} this week")
+if themed and incidents.height:
+    names = queries.theme_names(version)
+    joined = sorted({t for ids in incidents["theme_ids"].to_list() if ids for t in ids})
+    if joined:
+        st.markdown("**Themes they joined:** " + ", ".join(
+            f"[{t} · {names.get(t, '')}]({ui.link_to('theme', t)})" for t in joined))
+    new = sorted({t for names_ in incidents["new_themes"].to_list() if names_ for t in names_})
+    if new:
+        st.markdown("**New themes this week:** " + ", ".join(new))
+ui.table(incidents.drop([c for c in ("theme_ids",) if c in incidents.columns]), links={"incident_id": "incident"},
+         empty="No incidents started this week.", key="week_incidents")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Post-mortems due or overdue")
+    st.caption("Resolved, not yet published: due within 72 hours of resolution, overdue after (as of now).")
+    ui.table(queries.postmortems_due(version), links={"incident_id": "incident"},
+             empty="Every resolved incident has a published post-mortem.", key="due")
+    late = queries.late_postmortems_in_week(version, week)
+    if late.height:
+        st.markdown("**Published late (over 72 hours) for this week's incidents**")
+        ui.table(late, links={"incident_id": "incident"}, key="late")
+with right:
+    st.subheader("Rising themes")
+    st.caption("More incidents in the four weeks ending with this one than in the four weeks before.")
+    if themed:
+        ui.table(queries.rising_themes(version, theme_set, week), links={"theme_id": "theme"},
+                 empty="No theme is rising.", key="rising")
+    else:
+        ui.no_themes()
+
+st.subheader("Action items due or overdue")
+st.caption("Systemic prevention items not done whose deadline is before the end of next week; overdue means "
+           "past its deadline at the end of this week.")
+items = queries.action_items_due(version, week)
+overdue = items.filter(items["overdue"]) if items.height else items
+cols = st.columns(2)
+cols[0].metric("Overdue", overdue.height)
+cols[1].metric("Due by the end of next week", items.height - overdue.height)
+ui.table(items, links={"incident_id": "incident"}, empty="No open action items due.", key="actions")

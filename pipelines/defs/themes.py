@@ -1,0 +1,83 @@
+"""Theme assets: embeddings, clustered and named themes with stable ids, similar incidents,
+and the trend views the reports and the dashboard read."""
+
+import dagster as dg
+
+from pipelines.defs.resources import EmbeddingModel, Warehouse
+from pipelines.settings import load_settings
+from pipelines.themes.build import build_themes, create_theme_views, ensure_theme_schema
+from pipelines.themes.curation import load_curation
+from pipelines.themes.similar import build_similar_incidents
+from pipelines.warehouse.db import scalar
+
+THEME_TABLES = {
+    "theme_items": "Every root cause and eval gap as clustered: the exact text embedded and its hash.",
+    "embeddings": "Vectors keyed by (model_id, text_hash): a text embedded once by a model is never embedded again.",
+    "theme_assignments": "Each item's theme (after curation), the clustering's own theme id, similarity, or why it is "
+    "unclustered.",
+    "themes": "Root-cause (RC-…) and eval-gap (EG-…) themes: name, keywords, representative items, category mix, "
+    "incidents.",
+    "theme_lineage": "Per run: which themes were new, continued, merged, split or retired.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(name, description=text, group_name="themes", deps=["root_causes", "eval_gaps", "postmortems"],
+                     kinds={"duckdb", "sklearn"})
+        for name, text in THEME_TABLES.items()
+    ],
+    description="Embed new texts, cluster root causes and eval gaps into themes that keep their ids, apply "
+    "data/themes.yaml.",
+)
+def build_theme_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, embedding_model: EmbeddingModel):
+    embedder = embedding_model.load()
+    curation = load_curation(load_settings().curation_file)
+    with warehouse.connect() as con:
+        summaries = build_themes(con, embedder, curation, run_id=context.run_id)
+        counts = {name: scalar(con, f"SELECT count(*) FROM {name}") for name in THEME_TABLES}
+    for s in summaries.values():
+        context.log.info(f"{s.theme_set}: {s.mode}, {s.themes} themes, {s.unclustered_share:.1%} unclustered, "
+                         f"{s.newly_embedded} newly embedded")
+        for warning in s.curation_warnings:
+            context.log.warning(f"curation ({s.theme_set}): {warning}")
+    per_set = {
+        f"{s.theme_set}/{key}": value
+        for s in summaries.values()
+        for key, value in (("mode", s.mode), ("themes", s.themes), ("items", s.items),
+                           ("unclustered_share", s.unclustered_share), ("newly_embedded", s.newly_embedded))
+    }
+    for name in THEME_TABLES:
+        metadata = {"dagster/row_count": counts[name]}
+        if name == "themes":
+            metadata |= per_set
+        if name == "embeddings":
+            metadata |= {"model_id": embedder.model_id,
+                         "newly_embedded": sum(s.newly_embedded for s in summaries.values())}
+        yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+
+
+@dg.asset(group_name="themes", deps=["embeddings", "theme_items"], kinds={"duckdb"},
+          description="The five most similar past incidents for every incident (cosine of mean root-cause vectors).")
+def similar_incidents(warehouse: Warehouse, embedding_model: EmbeddingModel) -> dg.MaterializeResult:
+    model_id = embedding_model.load().model_id
+    with warehouse.connect() as con:
+        ensure_theme_schema(con)
+        rows = build_similar_incidents(con, model_id)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+@dg.asset(group_name="themes", deps=["themes", "theme_assignments", "action_items"], kinds={"duckdb"},
+          description="Trend views: counts per ISO week and quarter, recurrence, burn score, did-the-fix-work, "
+          "co-occurrence (pipelines/themes/views.sql).")
+def theme_trends(warehouse: Warehouse) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        ensure_theme_schema(con)
+        create_theme_views(con)
+        top = con.execute("""
+            SELECT b.theme_id, b.name, b.incidents, b.burn_score, r.quarters_present
+            FROM theme_burn b JOIN theme_recurrence r USING (theme_set, theme_id)
+            WHERE b.theme_set = 'root_cause' ORDER BY b.burn_score DESC, b.theme_id LIMIT 5""").fetchall()
+    table = "| theme | name | incidents | burn | quarters |\n|---|---|---|---|---|\n" + "\n".join(
+        f"| {t} | {n} | {i} | {b} | {q} |" for t, n, i, b, q in top)
+    return dg.MaterializeResult(metadata={"top_burn": dg.MetadataValue.md(table)})

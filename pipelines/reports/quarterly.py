@@ -1,0 +1,363 @@
+"""The quarterly retrospective: where do we keep getting burned?
+
+Computed as of the last day of a quarter (only incidents that started by then): themes that
+repeat across quarters; themes ranked by burn score with the incidents behind each; the state
+of each theme's systemic action items and whether the theme came back after they closed;
+eval-gap themes; time to detect and to resolve by quarter; post-mortem health; and a short
+list of candidate systemic investments derived from all of the above.
+
+The burn score is the theme views' (pipelines/themes/views.sql, `incident_burn`): severity
+weight x (1 + log10(1 + customers affected)) x (1 + log10(1 + hours to resolve)), summed over
+a theme's incidents. An action item counts as closed at its deadline, as in the view
+`theme_fix_effectiveness`: post-mortems record an item's status, not the day it changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.reports.data import THEMES_MISSING, plural, records, short, themes_available
+from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
+from pipelines.reports.outputs import ReportFiles, write_report
+from pipelines.reports.periods import Quarter
+
+TOP_BURN_THEMES = 8
+MAX_INVESTMENTS = 5
+HEALTH_QUARTERS = 4
+
+
+def _ids(ids: list[str] | None, limit: int = 8) -> str:
+    ids = ids or []
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+@dataclass
+class QuarterData:
+    quarter: Quarter
+    incidents: list[dict]
+    repeating: list[dict]
+    burn: list[dict]
+    fixes: dict[str, dict]
+    eval_gap_themes: list[dict]
+    response_times: list[dict]
+    health: list[dict]
+    health_offenders: dict[str, list[str]]
+
+
+def theme_history(con: duckdb.DuckDBPyConnection, q: Quarter, theme_set: str = "root_cause") -> list[dict]:
+    """Per theme, as of the quarter's end: quarters present, incidents, incidents this quarter."""
+    rows = records(con, """
+        SELECT ti.theme_id, t.name,
+               list(DISTINCT ti.quarter ORDER BY ti.quarter) AS quarters,
+               count(DISTINCT ti.incident_id) AS incidents,
+               count(DISTINCT ti.incident_id) FILTER (WHERE ti.quarter = ?) AS this_quarter,
+               list(DISTINCT ti.incident_id ORDER BY ti.incident_id) FILTER (WHERE ti.quarter = ?) AS this_quarter_ids,
+               list(DISTINCT ti.incident_id ORDER BY ti.incident_id) AS incident_ids
+        FROM theme_incidents ti JOIN themes t USING (theme_set, theme_id)
+        WHERE ti.theme_set = ? AND ti.incident_date <= ? AND ti.quarter IS NOT NULL
+        GROUP BY ALL""", [q.label, q.label, theme_set, q.end])
+    for row in rows:
+        row["streak"] = _streak_ending(row["quarters"], q)
+    return rows
+
+
+def _streak_ending(quarters: list[str], q: Quarter) -> int:
+    present, streak, current = set(quarters), 0, q
+    while current.label in present:
+        streak += 1
+        current = current.shift(-1)
+    return streak
+
+
+def burn_ranking(con: duckdb.DuckDBPyConnection, q: Quarter) -> list[dict]:
+    return records(con, """
+        SELECT ti.theme_id, t.name, round(sum(b.burn), 1) AS burn_score,
+               round(coalesce(sum(b.burn) FILTER (WHERE ti.quarter = ?), 0), 1) AS burn_this_quarter,
+               count(*) AS incidents,
+               count(*) FILTER (WHERE ti.severity IN ('SEV1', 'SEV2')) AS sev1_sev2,
+               list(ti.incident_id ORDER BY b.burn DESC, ti.incident_id) AS incident_ids,
+               list(ti.incident_id ORDER BY b.burn DESC, ti.incident_id) FILTER (WHERE ti.quarter = ?) AS this_quarter_ids
+        FROM theme_incidents ti
+        JOIN themes t USING (theme_set, theme_id)
+        JOIN incident_burn b USING (incident_id)
+        WHERE ti.theme_set = 'root_cause' AND ti.incident_date <= ?
+        GROUP BY ALL
+        ORDER BY burn_score DESC, ti.theme_id""", [q.label, q.label, q.end])
+
+
+def fix_state(con: duckdb.DuckDBPyConnection, q: Quarter) -> dict[str, dict]:
+    """Per theme: systemic items done / open / overdue at the quarter's end, and the incidents
+    of the theme that started after a done item's deadline (the theme came back)."""
+    rows = records(con, """
+        WITH ti AS (
+            SELECT * FROM theme_incidents WHERE theme_set = 'root_cause' AND incident_date <= ?
+        ), fixes AS (
+            SELECT DISTINCT ti.theme_id, a.action_id, a.incident_id, ti.incident_date, a.deadline,
+                   coalesce(a.status, 'open') AS status
+            FROM ti JOIN action_items a ON a.incident_id = ti.incident_id AND a.kind = 'systemic'
+        ), came_back AS (
+            -- A later incident of the theme, after both the fixed incident and the fix's deadline
+            -- (a deadline written before the incident itself must not make it "come back").
+            SELECT f.theme_id, f.action_id, f.incident_id AS fixed_incident_id, f.deadline, later.incident_id AS later_id
+            FROM fixes f JOIN ti later
+              ON later.theme_id = f.theme_id AND later.incident_id <> f.incident_id
+             AND later.incident_date > f.deadline AND later.incident_date > f.incident_date
+            WHERE f.status = 'done'
+        )
+        SELECT f.theme_id,
+               count(*) FILTER (WHERE f.status = 'done') AS done,
+               count(*) FILTER (WHERE f.status <> 'done') AS not_done,
+               count(*) FILTER (WHERE f.status <> 'done' AND f.deadline <= ?) AS overdue,
+               max(f.deadline) FILTER (WHERE f.status = 'done') AS last_closed,
+               (SELECT list(DISTINCT c.later_id ORDER BY c.later_id DESC) FROM came_back c
+                WHERE c.theme_id = f.theme_id) AS came_back_ids,
+               (SELECT min(c.deadline) FROM came_back c WHERE c.theme_id = f.theme_id) AS first_closed_before_return
+        FROM fixes f GROUP BY f.theme_id""", [q.end, q.end])
+    return {r["theme_id"]: r for r in rows}
+
+
+def eval_gap_themes(con: duckdb.DuckDBPyConnection, q: Quarter) -> list[dict]:
+    rows = theme_history(con, q, "eval_gap")
+    texts = {r["theme_id"]: r for r in records(con, """
+        SELECT theme_id, representative_texts, keywords FROM themes WHERE theme_set = 'eval_gap'""")}
+    for row in rows:
+        extra = texts.get(row["theme_id"], {})
+        row["example"] = (extra.get("representative_texts") or [None])[0]
+        row["keywords"] = extra.get("keywords") or []
+    return sorted(rows, key=lambda r: (-r["this_quarter"], -r["incidents"], r["theme_id"]))
+
+
+def response_times(con: duckdb.DuckDBPyConnection, q: Quarter) -> list[dict]:
+    return records(con, """
+        SELECT quarter, count(*) AS incidents,
+               median(minutes_to_detect) / 60 AS detect_h, quantile_cont(minutes_to_detect, 0.9) / 60 AS detect_p90_h,
+               median(minutes_to_resolve) / 60 AS resolve_h, quantile_cont(minutes_to_resolve, 0.9) / 60 AS resolve_p90_h
+        FROM postmortems WHERE incident_date <= ? AND quarter IS NOT NULL
+        GROUP BY quarter ORDER BY quarter""", [q.end])
+
+
+def postmortem_health(con: duckdb.DuckDBPyConnection, q: Quarter) -> tuple[list[dict], dict[str, list[str]]]:
+    first = q.shift(-(HEALTH_QUARTERS - 1)).label
+    health = records(con, """
+        SELECT * FROM postmortem_health WHERE quarter BETWEEN ? AND ? ORDER BY quarter""", [first, q.label])
+    offenders = {}
+    for key, condition in (
+        ("late", "p.hours_to_postmortem > 72"),
+        ("blame", "p.incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL006')"),
+        ("sensitive", "p.incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL007')"),
+        ("no_eval_case", "p.new_eval_case_id IS NULL AND p.new_eval_case_checks IS NULL"),
+        ("unpublished", "p.postmortem_published_at IS NULL AND p.resolved_at IS NOT NULL"),
+    ):
+        offenders[key] = [r["incident_id"] for r in records(con, f"""
+            SELECT p.incident_id FROM postmortems p WHERE p.quarter = ? AND {condition} ORDER BY 1""", [q.label])]
+    return health, offenders
+
+
+def quarter_incidents(con: duckdb.DuckDBPyConnection, q: Quarter) -> list[dict]:
+    return records(con, """
+        SELECT incident_id, title, severity, customers_affected, minutes_to_detect, minutes_to_resolve
+        FROM postmortems WHERE quarter = ? ORDER BY incident_date, incident_id""", [q.label])
+
+
+def load_quarter(con: duckdb.DuckDBPyConnection, q: Quarter) -> QuarterData:
+    has_themes = themes_available(con)
+    health, offenders = postmortem_health(con, q)
+    return QuarterData(
+        quarter=q,
+        incidents=quarter_incidents(con, q),
+        repeating=theme_history(con, q) if has_themes else [],
+        burn=burn_ranking(con, q) if has_themes else [],
+        fixes=fix_state(con, q) if has_themes else {},
+        eval_gap_themes=eval_gap_themes(con, q) if has_themes else [],
+        response_times=response_times(con, q),
+        health=health,
+        health_offenders=offenders,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Candidate investments: the retrospective's conclusion, derived from the sections above.
+
+
+def candidate_investments(d: QuarterData) -> list[str]:
+    q = d.quarter
+    ideas: list[str] = []
+    history = {r["theme_id"]: r for r in d.repeating}
+    for theme in d.burn[:3]:
+        h = history.get(theme["theme_id"], {})
+        quarters = len(h.get("quarters") or [])
+        if quarters < 2:
+            continue
+        fix = d.fixes.get(theme["theme_id"], {})
+        if fix.get("came_back_ids"):
+            state = (f"{plural(fix['done'], 'systemic fix', 'systemic fixes')} closed and it still came back "
+                     f"{plural(len(fix['came_back_ids']), 'time')} (latest {_ids(fix['came_back_ids'], 3)}): "
+                     "the fixes treat instances, not the class")
+        elif fix.get("not_done"):
+            state = f"{fix['not_done']} systemic fixes still open ({fix['overdue']} overdue): finish them first"
+        else:
+            state = "no systemic fix is recorded for it"
+        ideas.append(f"**Invest in {theme['name']}** ({theme['theme_id']}): {plural(theme['incidents'], 'incident')} "
+                     f"in {quarters} quarters, burn score {theme['burn_score']:.0f} "
+                     f"({theme['sev1_sev2']} SEV1/SEV2); {state}.")
+    for theme in d.burn[3:]:
+        fix = d.fixes.get(theme["theme_id"], {})
+        if fix.get("came_back_ids") and theme["this_quarter_ids"]:
+            ideas.append(f"**Revisit the fixes for {theme['name']}** ({theme['theme_id']}): it came back after "
+                         f"{plural(fix['done'], 'fix', 'fixes')} closed (latest {_ids(fix['came_back_ids'], 3)}).")
+    for gap in d.eval_gap_themes[:1]:
+        if gap["incidents"] >= 3:
+            ideas.append(f"**Eval coverage: {gap['name']}** ({gap['theme_id']}): the evals missed "
+                         f"{plural(gap['incidents'], 'incident')} for this reason ({gap['this_quarter']} this quarter); "
+                         "one shared eval capability closes the gap for every team at once.")
+    times = {r["quarter"]: r for r in d.response_times}
+    now, before = times.get(q.label), times.get(q.shift(-1).label)
+    if now and before and now["detect_h"] is not None and before["detect_h"] is not None \
+            and now["detect_h"] > 1.25 * before["detect_h"]:
+        ideas.append(f"**Detection**: median time to detect rose from {before['detect_h']:.1f} h to "
+                     f"{now['detect_h']:.1f} h; look at which incidents users reported before our alerts did.")
+    offenders = d.health_offenders
+    process = []
+    if offenders["late"] or offenders["unpublished"]:
+        process.append(f"{len(offenders['late']) + len(offenders['unpublished'])} post-mortems late or unpublished")
+    if offenders["no_eval_case"]:
+        process.append(f"{len(offenders['no_eval_case'])} without a new eval case")
+    if offenders["blame"] or offenders["sensitive"]:
+        process.append(f"{len(offenders['blame'])} with blame language, {len(offenders['sensitive'])} with "
+                       "unredacted data")
+    if process:
+        ideas.append("**Post-mortem process**: " + ", ".join(process) + " this quarter; make `emberline lint` a "
+                     "required check on the post-mortem repository.")
+    return ideas[:MAX_INVESTMENTS]
+
+
+# --------------------------------------------------------------------------------------
+# The report
+
+
+def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, tz: str = "UTC") -> Report:
+    d = load_quarter(con, quarter)
+    q = quarter
+    has_themes = bool(d.burn) or themes_available(con)
+    sections: list[Section] = []
+
+    repeating = sorted((r for r in d.repeating if r["this_quarter"] and len(r["quarters"]) > 1),
+                       key=lambda r: (-len(r["quarters"]), -r["streak"], -r["incidents"], r["theme_id"]))
+    first_time = [r for r in d.repeating if r["this_quarter"] and len(r["quarters"]) == 1]
+    blocks: list = [Table(
+        ["Theme", "Name", "Quarters present", "In a row", "Incidents this quarter", "Incidents to date"],
+        [[r["theme_id"], r["name"], f"{len(r['quarters'])} ({r['quarters'][0]} to {r['quarters'][-1]})", r["streak"],
+          f"{r['this_quarter']}: {_ids(r['this_quarter_ids'], 5)}", r["incidents"]] for r in repeating],
+        empty="No theme of this quarter had occurred before." if has_themes else THEMES_MISSING)]
+    if first_time:
+        blocks.append(Paragraph("New this quarter: " + "; ".join(
+            f"{r['name']} ({r['theme_id']}: {_ids(r['this_quarter_ids'], 4)})" for r in first_time) + "."))
+    sections.append(Section("Themes that repeat across quarters", blocks))
+
+    top = d.burn[:TOP_BURN_THEMES]
+    blocks = [Table(
+        ["Rank", "Theme", "Name", "Burn score", "This quarter", "Incidents", "SEV1/SEV2", "Incidents behind it"],
+        [[i + 1, t["theme_id"], t["name"], t["burn_score"], t["burn_this_quarter"], t["incidents"], t["sev1_sev2"],
+          _ids(t["incident_ids"], 10)] for i, t in enumerate(top)],
+        empty=THEMES_MISSING)]
+    if top:
+        blocks.append(BarChart("Burn score to date by theme (highlighted: burned us this quarter)",
+                               [f"{t['theme_id']} {t['name']}" for t in top], [t["burn_score"] for t in top],
+                               highlight={i for i, t in enumerate(top) if t["this_quarter_ids"]}, horizontal=True))
+        blocks.append(Paragraph("Burn score per incident: severity weight (SEV1 8, SEV2 4, SEV3 2, SEV4 1) "
+                                "x (1 + log10(1 + customers affected)) x (1 + log10(1 + hours to resolve)); "
+                                "a theme's score is the sum over its incidents to the end of the quarter."))
+    sections.append(Section("Where we keep getting burned", blocks))
+
+    shown = [t for t in d.burn if t["theme_id"] in d.fixes][:TOP_BURN_THEMES]
+    fix_rows = []
+    for t in shown:
+        f = d.fixes[t["theme_id"]]
+        came_back = (f"yes: {plural(len(f['came_back_ids']), 'incident')} after a fix closed "
+                     f"(first fix closed {f['first_closed_before_return']:%d %b %Y}; latest {_ids(f['came_back_ids'], 3)})"
+                     if f["came_back_ids"] else ("no" if f["done"] else "no fix closed yet"))
+        fix_rows.append([t["theme_id"], t["name"], f["done"], f["not_done"], f["overdue"], came_back])
+    sections.append(Section("Systemic action items by theme: did the fix work?", [Table(
+        ["Theme", "Name", "Done", "Open", "Overdue", "Came back after a fix closed?"], fix_rows,
+        empty="No systemic action items recorded for the top themes." if has_themes else THEMES_MISSING)]))
+
+    gaps = [g for g in d.eval_gap_themes if g["incidents"]][:TOP_BURN_THEMES]
+    sections.append(Section("Eval-gap themes: why the evals keep missing", [Table(
+        ["Theme", "Name", "This quarter", "To date", "Quarters", "Typical gap"],
+        [[g["theme_id"], g["name"], g["this_quarter"], g["incidents"], len(g["quarters"]), short(g["example"], 120)]
+         for g in gaps],
+        empty="No eval-gap theme yet." if has_themes else THEMES_MISSING)]))
+
+    times = d.response_times
+    sections.append(Section("Time to detect and to resolve, by quarter", [
+        Table(["Quarter", "Incidents", "Median detect", "p90 detect", "Median resolve", "p90 resolve"],
+              [[r["quarter"], r["incidents"], _h(r["detect_h"]), _h(r["detect_p90_h"]), _h(r["resolve_h"]),
+                _h(r["resolve_p90_h"])] for r in times], empty="No incidents with times yet."),
+        BarChart("Median hours to detect", [r["quarter"] for r in times], [round(r["detect_h"] or 0, 1) for r in times],
+                 highlight={len(times) - 1}, unit=" h"),
+        BarChart("Median hours to resolve", [r["quarter"] for r in times],
+                 [round(r["resolve_h"] or 0, 1) for r in times], highlight={len(times) - 1}, unit=" h"),
+    ]))
+
+    o = d.health_offenders
+    health_blocks: list = [Table(
+        ["Quarter", "Post-mortems", "Completeness", "Within 72 h", "Blame language", "Unredacted data",
+         "Without eval case"],
+        [[r["quarter"], r["postmortems"], _pct(r["avg_completeness"]), _pct(r["share_within_72h"]),
+          r["with_blame_language"], r["with_sensitive_data"], r["without_eval_case"]] for r in d.health],
+        empty="No post-mortems yet.")]
+    details = [f"{label}: {', '.join(o[key])}" for key, label in (
+        ("late", "Published after 72 hours"), ("unpublished", "Resolved but not published"),
+        ("blame", "Blame language (EL006)"), ("sensitive", "Unredacted sensitive data (EL007)"),
+        ("no_eval_case", "No new eval case")) if o[key]]
+    health_blocks.append(Bullets(details, empty="Every post-mortem this quarter met the bar."))
+    sections.append(Section("Post-mortem health", health_blocks))
+
+    ideas = candidate_investments(d)
+    sections.append(Section("Candidate systemic investments", [Bullets(
+        ideas, empty="Nothing stands out: no theme repeats, and the post-mortem process held."
+        if has_themes else THEMES_MISSING)]))
+
+    incidents = d.incidents
+    prev = [r for r in times if r["quarter"] == q.shift(-1).label]
+    sev = sum(1 for r in incidents if r["severity"] in ("SEV1", "SEV2"))
+    highlights = [f"{plural(len(incidents), 'incident')} ({sev} SEV1/SEV2)"
+                  + (f", against {prev[0]['incidents']} in {q.shift(-1).label}" if prev else "") + "; "
+                  + f"{sum(r['customers_affected'] or 0 for r in incidents):,} customers affected."]
+    if top:
+        worst = top[0]
+        highlights.append(f"Where we keep getting burned: **{worst['name']}** ({worst['theme_id']}), burn score "
+                          f"{worst['burn_score']:.0f} over {plural(worst['incidents'], 'incident')}.")
+    if repeating:
+        highlights.append(f"{plural(len(repeating), 'theme')} of this quarter had happened before; "
+                          f"{repeating[0]['name']} in {len(repeating[0]['quarters'])} quarters.")
+    came_back = [t for t in shown if d.fixes[t["theme_id"]]["came_back_ids"]]
+    if came_back:
+        highlights.append(f"{plural(len(came_back), 'theme')} came back after their fixes closed: "
+                          + ", ".join(t["name"] for t in came_back[:3]) + ".")
+    this_q = [r for r in times if r["quarter"] == q.label]
+    if this_q:
+        highlights.append(f"Median time to detect {_h(this_q[0]['detect_h'])}, to resolve {_h(this_q[0]['resolve_h'])}.")
+
+    return Report(
+        kind="quarterly", period=q.label,
+        title=f"Quarterly retrospective — {q.label}",
+        subtitle=f"{q.start:%d %b %Y} to {q.end:%d %b %Y}; incidents that started by the end of the quarter",
+        highlights=highlights, sections=sections)
+
+
+def _h(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} h"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+
+def write_quarterly_reports(con: duckdb.DuckDBPyConnection, quarters: list[Quarter], out_dir: Path, *,
+                            tz: str = "UTC") -> list[ReportFiles]:
+    return [write_report(build_quarterly_report(con, quarter, tz=tz), out_dir) for quarter in quarters]

@@ -1,0 +1,150 @@
+"""Integration: the real packaged model on the sample corpus."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from pipelines.themes.build import build_themes
+from pipelines.themes.embed import load_embedder
+from pipelines.themes.similar import build_similar_incidents
+from pipelines.warehouse.db import connect, scalar
+from pipelines.warehouse.ingest import ingest_store
+from tests.conftest import SAMPLE_STORE
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return load_embedder()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, embedder):
+    """The sample store ingested and clustered once; tests copy it before changing it."""
+    root = tmp_path_factory.mktemp("themes")
+    store = root / "store"
+    shutil.copytree(SAMPLE_STORE, store)
+    db = root / "warehouse.duckdb"
+    with connect(db) as con:
+        ingest_store(con, store)
+        summaries = build_themes(con, embedder, {}, run_id="run-1")
+        build_similar_incidents(con, embedder.model_id)
+    return root, store, db, summaries
+
+
+def copy_of(built, tmp_path):
+    root, store, db, _ = built
+    shutil.copytree(store, tmp_path / "store")
+    shutil.copy(db, tmp_path / "warehouse.duckdb")
+    return tmp_path / "store", tmp_path / "warehouse.duckdb"
+
+
+def test_every_item_has_a_theme_or_a_reason_and_few_are_unclustered(built):
+    _, _, db, summaries = built
+    assert summaries["root_cause"].mode == "refit" and summaries["root_cause"].themes >= 8
+    assert summaries["root_cause"].unclustered_share < 0.10
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert scalar(con, "SELECT count(*) FROM theme_assignments WHERE theme_id IS NULL AND reason IS NULL") == 0
+        assert scalar(con, "SELECT count(*) FROM theme_items") == scalar(
+            con, "SELECT (SELECT count(*) FROM root_causes) + (SELECT count(*) FROM eval_gaps)")
+        names = [r[0] for r in con.execute("SELECT name FROM themes").fetchall()]
+        assert all(n and n != "Unnamed theme" for n in names)
+        reps = con.execute("SELECT len(representative_texts), n_items FROM themes").fetchall()
+        assert all(r == min(3, n) for r, n in reps)
+
+
+def test_stale_index_incidents_share_a_theme(built):
+    _, _, db, _ = built
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("""
+            SELECT a.incident_id, a.theme_id, t.name FROM theme_assignments a JOIN themes t USING (theme_set, theme_id)
+            WHERE a.theme_set = 'root_cause'
+              AND a.item_id IN ('PM-2025-004#1', 'PM-2025-030#1', 'PM-2026-003#1', 'PM-2026-018#1')
+            """).fetchall()
+    # Four re-index jobs that silently kept stale content, written by three teams in their own words.
+    assert len(rows) == 4 and len({r[1] for r in rows}) == 1, rows
+    assert "index" in rows[0][2].lower()
+
+
+def test_rerun_gives_identical_themes_and_writes_no_lineage(built, embedder, tmp_path):
+    _, db = copy_of(built, tmp_path)
+    query = "SELECT theme_set, item_id, theme_id, cluster_theme_id FROM theme_assignments ORDER BY 1, 2"
+    with connect(db) as con:
+        before = con.execute(query).fetchall()
+        themes_before = con.execute("SELECT theme_id, name, keywords FROM themes ORDER BY 1").fetchall()
+        lineage_before = scalar(con, "SELECT count(*) FROM theme_lineage")
+        summaries = build_themes(con, embedder, {}, run_id="run-2", refit=True)
+        assert all(s.newly_embedded == 0 for s in summaries.values())  # the cache: nothing embedded again
+        assert con.execute(query).fetchall() == before
+        assert con.execute("SELECT theme_id, name, keywords FROM themes ORDER BY 1").fetchall() == themes_before
+        assert scalar(con, "SELECT count(*) FROM theme_lineage") == lineage_before
+
+
+def test_curation_is_applied_and_survives_a_refit(built, embedder, tmp_path):
+    _, db = copy_of(built, tmp_path)
+    with connect(db) as con:
+        first, second = [r[0] for r in con.execute(
+            "SELECT theme_id FROM themes WHERE theme_set = 'root_cause' ORDER BY n_items DESC, theme_id LIMIT 2"
+        ).fetchall()]
+        curation = {"root_cause": {"rename": {first: "Our biggest theme"}, "not_a_theme": [second]}}
+        for refit in (False, True):
+            build_themes(con, embedder, curation, run_id="curated", refit=refit)
+            assert scalar(con, f"SELECT name FROM themes WHERE theme_id = '{first}'") == "Our biggest theme"
+            assert scalar(con, f"SELECT name_source FROM themes WHERE theme_id = '{first}'") == "curated"
+            assert scalar(con, f"SELECT count(*) FROM themes WHERE theme_id = '{second}'") == 0
+            assert scalar(con, f"SELECT count(*) FROM theme_assignments WHERE cluster_theme_id = '{second}' "
+                               "AND theme_id IS NULL AND reason LIKE '%not a real theme%'") > 0
+
+
+def test_one_new_postmortem_joins_existing_themes_without_reshuffling(built, embedder, tmp_path):
+    store, db = copy_of(built, tmp_path)
+    source = next(SAMPLE_STORE.rglob("PM-2026-003-*.md")).read_text()
+    (store / "PM-2026-099-new.md").write_text(source.replace("PM-2026-003", "PM-2026-099"))
+    with connect(db) as con:
+        before = dict(con.execute("SELECT item_id, theme_id FROM theme_assignments").fetchall())
+        ingest_store(con, store)
+        summaries = build_themes(con, embedder, {}, run_id="run-3")
+        assert summaries["root_cause"].mode == "assign"
+        # Its causes are word for word PM-2026-003's: the vector cache answers, nothing is embedded.
+        assert summaries["root_cause"].newly_embedded == 0
+        after = dict(con.execute("SELECT item_id, theme_id FROM theme_assignments").fetchall())
+        assert {k: v for k, v in after.items() if k in before} == before
+        # An identical copy of PM-2026-003's first cause joins PM-2026-003's theme.
+        assert after["PM-2026-099#1"] == after["PM-2026-003#1"]
+
+
+def test_small_corpus_of_about_twenty_items(embedder, tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    files = sorted(SAMPLE_STORE.rglob("*.md"))[:8]
+    for f in files:
+        shutil.copy(f, store / f.name)
+    with connect(tmp_path / "w.duckdb") as con:
+        ingest_store(con, store)
+        n = scalar(con, "SELECT count(*) FROM root_causes")
+        assert 15 <= n <= 30
+        summary = build_themes(con, embedder, {}, run_id="small")["root_cause"]
+        assert summary.items == n and summary.themes >= 2
+        assert scalar(con, "SELECT count(*) FROM theme_assignments WHERE theme_id IS NULL AND reason IS NULL") == 0
+
+
+def test_similar_incidents_table_and_command(built, capsys, tmp_path):
+    _, _, db, _ = built
+    with duckdb.connect(str(db), read_only=True) as con:
+        per_incident = con.execute("SELECT count(*) FROM similar_incidents GROUP BY incident_id").fetchall()
+        assert {r[0] for r in per_incident} == {5}
+    copy = tmp_path / "PM-2026-100-copy.md"
+    copy.write_text(next(SAMPLE_STORE.rglob("PM-2026-003-*.md")).read_text().replace("PM-2026-003", "PM-2026-100"))
+    assert main(["similar", str(copy), "--db", str(db), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["similar_incidents"][0]["incident_id"] == "PM-2026-003"
+    assert report["similar_incidents"][0]["similarity"] > 0.99
+    assert all(c["theme_id"] for c in report["causes"])
+    assert main(["similar", str(copy), "--db", str(db)]) == 0
+    assert "Most similar past incidents" in capsys.readouterr().out
