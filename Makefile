@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help setup run test bench bench-quality dagster dashboard lint browser clean
+.PHONY: help setup run test bench bench-quality dagster dashboard lint browser screenshots clean
 
 help:
 	@echo "make run            set up, then run the main job on data/postmortems and print a summary"
@@ -17,6 +17,7 @@ help:
 	@echo "make dagster        Dagster UI and daemon on http://localhost:3000 (schedules and sensors tick)"
 	@echo "make dashboard      Streamlit dashboard on http://localhost:8501"
 	@echo "make lint           lint the post-mortem store"
+	@echo "make screenshots    re-take docs/screenshots of every dashboard page in Chromium"
 	@echo "make browser        install Debian's Chromium for the dashboard's end-to-end test (needs root)"
 
 # torch is installed first and pinned: here 2.13.0 resolves to a local CPU wheel, while an
@@ -53,6 +54,9 @@ dashboard: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/emberline lint
+
+screenshots: $(STAMP)
+	EMBERLINE_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/dashboards/test_browser.py
 
 browser:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)

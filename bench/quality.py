@@ -108,7 +108,11 @@ def load_embedder(spec: str):
 
 
 def embed_cached(texts: list[str], embedder_spec: str, embedder_cache: dict) -> np.ndarray:
-    """Unit-length embeddings of `texts`, computed once per embedder and text set."""
+    """Unit-length embeddings of `texts`, computed once per embedder and text set.
+
+    The key is the embedder's name, not its weights: delete bench/out/quality-embeddings-*
+    after changing what an embedder computes.
+    """
     digest = hashlib.sha256("\x1f".join([embedder_spec, *texts]).encode()).hexdigest()[:16]
     safe_spec = embedder_spec.replace(":", "-").replace(".", "-")
     path = CACHE_DIR / f"quality-embeddings-{safe_spec}-{digest}.npy"
@@ -297,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     chooser = parser.add_mutually_exclusive_group()
     chooser.add_argument("--fast", action="store_const", dest="embedder", const=FAST_EMBEDDER,
-                         help=f"use {FAST_EMBEDDER} (the quantized embedder, once it exists)")
+                         help=f"use {FAST_EMBEDDER}() (the int8 ONNX embedder)")
     chooser.add_argument("--embedder",
                          help="'plain' (all-MiniLM-L6-v2) or module:function returning an embedder")
     parser.set_defaults(embedder=PLAIN_EMBEDDER)

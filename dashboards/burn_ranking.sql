@@ -5,8 +5,9 @@
 -- (pipelines/themes/views.sql), which the tests check, computed from one scan of
 -- theme_incidents: the views recompute it at every reference and count "incidents after
 -- each fix" with a subquery per action item, tens of seconds at 10,000 post-mortems.
--- A theme came back when one of its incidents started after the deadline of one of its done
--- systemic action items, that is, when its earliest done deadline precedes its latest incident.
+-- A theme came back when one of its incidents started after both the deadline of one of its
+-- done systemic action items and the incident that item came from, that is, when the earliest
+-- such date precedes the theme's latest incident.
 WITH ti AS MATERIALIZED (
     SELECT theme_id, incident_id, quarter, severity, incident_date
     FROM theme_incidents WHERE theme_set = $theme_set
@@ -34,14 +35,17 @@ WITH ti AS MATERIALIZED (
 ), last_incident AS (
     SELECT theme_id, max(incident_date) AS last_incident FROM ti GROUP BY theme_id
 ), fixes AS (
-    SELECT ti.theme_id, a.deadline, coalesce(a.status, 'open') AS status
+    SELECT ti.theme_id, a.deadline, coalesce(a.status, 'open') AS status,
+           -- unknown when either date is (greatest() would skip the missing one)
+           CASE WHEN a.deadline IS NOT NULL AND ti.incident_date IS NOT NULL
+                THEN greatest(a.deadline, ti.incident_date) END AS fixed_after
     FROM ti JOIN action_items a ON a.incident_id = ti.incident_id AND a.kind = 'systemic'
 ), came_back AS (
     SELECT f.theme_id,
            count(*) FILTER (WHERE f.status = 'done') AS fixes_done,
            count(*) FILTER (WHERE f.status <> 'done') AS fixes_open,
            max(f.deadline) FILTER (WHERE f.status = 'done') AS last_fix_closed,
-           coalesce(min(f.deadline) FILTER (WHERE f.status = 'done') < any_value(l.last_incident), false)
+           coalesce(min(f.fixed_after) FILTER (WHERE f.status = 'done') < any_value(l.last_incident), false)
                AS came_back_after_fix
     FROM fixes f JOIN last_incident l USING (theme_id)
     GROUP BY f.theme_id

@@ -1,6 +1,7 @@
 -- Systemic action items of $theme_set's incidents, with how many of the theme's incidents
--- started after each item's deadline: the count of the theme_fix_effectiveness view, taken
--- from each theme's running incident count by an as-of join instead of a subquery per item.
+-- started after both the item's deadline and the incident it came from: the count of the
+-- theme_fix_effectiveness view, taken from each theme's running incident count by an as-of
+-- join instead of a join per item.
 -- Done items that the theme came back after come first; `total` counts every item.
 WITH ti AS MATERIALIZED (
     SELECT theme_id, incident_id, incident_date FROM theme_incidents WHERE theme_set = $theme_set
@@ -10,12 +11,15 @@ WITH ti AS MATERIALIZED (
 ), dated AS (
     SELECT theme_id, count(incident_date) AS dated FROM ti GROUP BY theme_id
 ), fixes AS (
-    SELECT ti.theme_id, a.incident_id, a.action_id, a.text, a.owner, a.deadline, coalesce(a.status, 'open') AS status
+    SELECT ti.theme_id, a.incident_id, a.action_id, a.text, a.owner, a.deadline, coalesce(a.status, 'open') AS status,
+           -- unknown when either date is (greatest() would skip the missing one)
+           CASE WHEN a.deadline IS NOT NULL AND ti.incident_date IS NOT NULL
+                THEN greatest(a.deadline, ti.incident_date) END AS fixed_after
     FROM ti JOIN action_items a ON a.incident_id = ti.incident_id AND a.kind = 'systemic'
 ), counted AS (
-    SELECT f.*, CASE WHEN f.deadline IS NULL THEN 0 ELSE d.dated - coalesce(r.up_to, 0) END AS incidents_after
+    SELECT f.*, CASE WHEN f.fixed_after IS NULL THEN 0 ELSE d.dated - coalesce(r.up_to, 0) END AS incidents_after
     FROM fixes f
-    ASOF LEFT JOIN running r ON r.theme_id = f.theme_id AND f.deadline >= r.incident_date
+    ASOF LEFT JOIN running r ON r.theme_id = f.theme_id AND f.fixed_after >= r.incident_date
     JOIN dated d ON d.theme_id = f.theme_id
 )
 SELECT c.theme_id, t.name, c.incident_id AS fixed_incident_id, c.action_id, c.text AS action_text, c.owner,

@@ -155,10 +155,15 @@ def read_rows(version: WarehouseVersion, sql: str, params: Mapping | Sequence | 
         cursor.close()
 
 
-def clear_caches() -> None:
-    """Forget every cached result and connection (tests and benchmarks measure cold runs)."""
+def clear_caches(*, keep_model: bool = False) -> None:
+    """Forget every cached result and connection (tests and benchmarks measure cold runs);
+    `keep_model` keeps the embedding model, loaded once per server process."""
     st.cache_data.clear()
-    st.cache_resource.clear()
+    if keep_model:
+        _connection.clear()
+        item_vectors.clear()
+    else:
+        st.cache_resource.clear()
 
 
 def _sql(name: str) -> str:
@@ -307,7 +312,7 @@ def postmortems_due(version: WarehouseVersion) -> pl.DataFrame:
     """Resolved incidents whose post-mortem is not published yet, as of now."""
     return read_frame(version, """
         SELECT incident_id, title, team, status, resolved_at, due_at, overdue
-        FROM postmortems_due ORDER BY overdue DESC, due_at""")
+        FROM postmortems_due ORDER BY due_at DESC, incident_id""")
 
 
 @_cached
@@ -348,7 +353,8 @@ def rising_themes(version: WarehouseVersion, theme_set: str, week: str, window_w
 @_cached
 def action_items_due(version: WarehouseVersion, week: str) -> pl.DataFrame:
     """Systemic action items not done whose deadline falls before the end of the week after
-    `week`: overdue (deadline before the week's end) or due soon."""
+    `week`: overdue (deadline before the week's end) or due soon; latest deadline first, so
+    what is due next and what just slipped lead the list."""
     start, end = week_bounds(version, week)
     if start is None:
         return pl.DataFrame()
@@ -358,7 +364,7 @@ def action_items_due(version: WarehouseVersion, week: str) -> pl.DataFrame:
         FROM action_items a
         WHERE a.kind = 'systemic' AND coalesce(a.status, 'open') <> 'done'
           AND a.deadline <= $end + INTERVAL 7 DAY
-        ORDER BY a.deadline, a.action_id""", {"end": end})
+        ORDER BY a.deadline DESC, a.action_id""", {"end": end})
 
 
 # --------------------------------------------------------------------------------------
@@ -547,9 +553,10 @@ def item_vectors(version: WarehouseVersion, dim: int, model_id: str | None = Non
     model_id = best[0][0]
     frame = read_frame(version, """
         SELECT i.item_id, i.incident_id, e.vector
-        FROM theme_items i JOIN embeddings e ON e.text_hash = i.text_hash AND e.model_id = $model_id
-        ORDER BY i.item_id""", {"model_id": model_id})
-    matrix = np.asarray(frame["vector"].to_list(), dtype=np.float32).reshape(frame.height, dim)
+        FROM theme_items i JOIN embeddings e ON e.text_hash = i.text_hash AND e.model_id = $model_id""",
+                       {"model_id": model_id})  # no ORDER BY: sorting 30,000 vectors doubles the load time
+    matrix = frame["vector"].cast(pl.List(pl.Float32)).list.to_array(dim).to_numpy().reshape(frame.height, dim)
+    matrix = np.array(matrix, dtype=np.float32)  # writable: normalised in place below
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     matrix /= np.where(norms == 0, 1, norms)
     return ItemVectors(model_id, frame["item_id"].to_list(), frame["incident_id"].to_numpy(), matrix)
@@ -718,11 +725,16 @@ class ExampleQuery(NamedTuple):
 
 
 def parse_example_queries(markdown: str) -> list[ExampleQuery]:
-    """`-- N. Title` comments followed by a statement, inside ```sql blocks."""
+    """Statements inside ```sql blocks, each titled by the comment above it
+    (`-- 1. Incidents per quarter…` or `-- Incidents per quarter…`)."""
     examples = []
     for block in re.findall(r"```sql\n(.*?)```", markdown, flags=re.S):
-        for title, sql in re.findall(r"^--\s*\d+\.\s*(.+?)\n(.*?;)", block, flags=re.S | re.M):
-            examples.append(ExampleQuery(title.strip(), sql.strip()))
+        for statement in re.findall(r".*?;", block, flags=re.S):
+            lines = [line.strip() for line in statement.strip().splitlines()]
+            comments = [line[2:].strip() for line in lines if line.startswith("--")]
+            sql = "\n".join(line for line in lines if line and not line.startswith("--"))
+            if comments and sql:
+                examples.append(ExampleQuery(re.sub(r"^\d+\.\s*", "", comments[0]), sql))
     return examples
 
 

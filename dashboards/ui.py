@@ -74,14 +74,23 @@ def _quote(value: str) -> str:
     return urlencode({"": value})[1:]
 
 
+# Rows sent to the browser per table: at 10,000 post-mortems some lists run to thousands of
+# rows, which nobody reads in a meeting and which slow the page down. SQL has them all.
+TABLE_ROWS = 500
+
+
 def table(frame: pl.DataFrame, *, links: Mapping[str, str] | None = None, empty: str = "Nothing here.",
-          column_config: dict | None = None, height: int | str = "auto", key: str | None = None) -> None:
-    """A read-only table with deep links, or `empty` when there are no rows. `key` names
-    its container, for tests and the browser to find it."""
+          column_config: dict | None = None, height: int | str = "auto", key: str | None = None,
+          max_rows: int = TABLE_ROWS) -> None:
+    """A read-only table with deep links, or `empty` when there are no rows; at most
+    `max_rows` rows, saying so. `key` names its container, for tests and the browser."""
     with st.container(key=key):
         if frame is None or frame.height == 0:
             st.caption(empty)
             return
+        if frame.height > max_rows:
+            st.caption(f"The first {max_rows} of {frame.height} rows; the SQL page has them all.")
+            frame = frame.head(max_rows)
         frame, config = linked(frame, links or {})
         st.dataframe(frame, hide_index=True, column_config=column_labels(frame) | config | (column_config or {}),
                      height=height)

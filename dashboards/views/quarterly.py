@@ -65,8 +65,8 @@ if theme_set == "root_cause":
              links={"theme_id": "theme"}, empty="No eval-gap themes for this selection.", key="eval_gaps")
 
 st.subheader("Did the fixes work?")
-st.caption("Systemic action items of each theme's incidents. A theme *came back* when it had incidents after a "
-           "done item's deadline.")
+st.caption("Systemic action items of each theme's incidents. A theme *came back* when it had an incident after a "
+           "done item's deadline (and after the incident the item came from).")
 per_theme = ranking.select("theme_id", "name", "fixes_done", "fixes_open", "came_back_after_fix") \
     .sort(["came_back_after_fix", "fixes_done"], descending=True) if ranking.height else ranking
 ui.table(per_theme, links={"theme_id": "theme"}, empty="No systemic action items recorded.", key="fixes_per_theme")

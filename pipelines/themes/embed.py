@@ -8,9 +8,11 @@ Two embedders give the same kind of vectors (float32, L2-normalised):
 - `load_embedder(fast=False)`: plain `SentenceTransformer.encode`, the reference.
 - `load_embedder(fast=True)`, the default: the same model exported once to ONNX, its layers
   fused by ONNX Runtime's transformer optimizer and its weights quantized to int8 (dynamic
-  quantization, one scale per output channel). On the 2-core machines this project runs on it
-  embeds 2-3x faster than the reference with a cosine of at least 0.98 to it on every text
-  (bench/embedding.py measures both side by side). The export is cached on disk, keyed by the
+  quantization, one scale per output channel), small batches run side by side, one per core.
+  On the 2-core machines this project runs on it embeds about 2.3x faster than the reference
+  when the machine is idle and 3.5x when two busy processes share it, with a cosine of at
+  least 0.98 to it on every text (0.988 lowest measured; bench/embedding.py measures both
+  side by side). The export is cached on disk, keyed by the
   model files' content and the library versions, and checked against the fp32 model on probe
   sentences before it is used.
 
@@ -23,15 +25,19 @@ a text embedded once by a model is never embedded again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 import unicodedata
-from datetime import datetime, timezone
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -45,21 +51,21 @@ FAST_SUFFIX = "+onnx-int8"
 # The brief's bar for the fast embedder: every text, not just the average, stays this close.
 MIN_COSINE_TO_REFERENCE = 0.98
 # Bump when the export recipe changes so old exports in the cache are not reused.
-ONNX_RECIPE_VERSION = "1"
+ONNX_RECIPE_VERSION = "3"
 
 # Probe sentences for the export check: varied length and vocabulary, like real root causes.
 PROBE_TEXTS = [
     "Config error.",
     "The retrieval index served stale documents after the nightly re-index job failed silently.",
-    "A prompt template change shipped without running the offline evaluation set, and the support "
-    "bot started inventing refund policies for customers in two markets.",
+    ("A prompt template change shipped without running the offline evaluation set, and the support "
+     "bot started inventing refund policies for customers in two markets."),
     "Tokenizer upgrade truncated inputs past 512 tokens without warning.",
-    "The fraud classifier scored every transaction from the new payment provider as high risk "
-    "because the feature pipeline sent amounts in cents instead of dollars for three days.",
+    ("The fraud classifier scored every transaction from the new payment provider as high risk "
+     "because the feature pipeline sent amounts in cents instead of dollars for three days."),
     "No alert fired: the quality metric was averaged over all locales, hiding a 20% drop in German.",
     "Feature store schema change broke the ranking model; canary only checked latency.",
-    "The moderation model over-blocked legitimate medical questions after a threshold was copied "
-    "from staging. Human review sampled only the top-ranked results, so nobody saw it for a week.",
+    ("The moderation model over-blocked legitimate medical questions after a threshold was copied "
+     "from staging. Human review sampled only the top-ranked results, so nobody saw it for a week."),
     "Cache key ignored the model version, so users received embeddings from the previous model.",
     "GPU nodes ran out of memory during peak traffic and the fallback model returned empty answers.",
     "Eval gap: the golden set had no multi-turn conversations.",
@@ -119,7 +125,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.model_path = model_path
         self.model = SentenceTransformer(model_path, device="cpu")
         self.model_id = model_name(model_path)
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
         self.batch_size = batch_size
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -134,18 +140,19 @@ class OnnxInt8Embedder(Embedder):
     """The model's int8 ONNX export run by ONNX Runtime, texts batched by token length.
 
     Texts are tokenised once, sorted by length and cut into batches of `batch_size`, so each
-    batch pads only to its own longest text. Dynamic quantization scales the activations per
-    batch, so a text's vector depends very slightly on its batch-mates; the same list of texts
-    always gives the same vectors.
+    batch pads only to its own longest text; `workers` batches run side by side. Dynamic
+    quantization scales the activations per batch, so a text's vector depends very slightly on
+    its batch-mates; the same list of texts always gives the same vectors.
     """
 
-    def __init__(self, model_path: str, *, batch_size: int = 32, threads: int | None = None):
+    def __init__(self, model_path: str, *, batch_size: int = 4, workers: int | None = None):
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
         self.model_path = model_path
         self.model_id = model_name(model_path) + FAST_SUFFIX
         self.batch_size = batch_size
+        self.workers = workers or len(os.sched_getaffinity(0))
         self.tokens_processed = 0
         settings = _sentence_transformer_settings(model_path)
         self.max_seq_length = settings["max_seq_length"]
@@ -154,13 +161,14 @@ class OnnxInt8Embedder(Embedder):
         self.export_dir = ensure_onnx_export(model_path)
         self.input_names = _model_inputs(self.tokenizer)
 
+        # One single-threaded session, run on a different batch by one Python thread per core
+        # (ORT releases the GIL while it runs). For a model this small, small batches side by
+        # side beat two threads splitting one batch, and no idle pool thread spins on a shared
+        # machine. Measured against plain encode in one run: 2.36x with 4-text batches side by
+        # side, 1.70x with the same batches on a 2-thread session, 1.86x at 8 texts, 1.54x at 32.
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        # Idle worker threads spin by default; on a shared 2-core machine (Dagster, the
-        # dashboard, other jobs) that steals the cores the other threads need and measured
-        # slower, so they sleep instead.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(self.export_dir / "model.onnx"), options,
                                             providers=["CPUExecutionProvider"])
 
@@ -173,9 +181,10 @@ class OnnxInt8Embedder(Embedder):
                                    return_token_type_ids=False)["input_ids"]
         lengths = np.fromiter((len(ids) for ids in token_ids), dtype=np.int64, count=len(token_ids))
         order = np.argsort(lengths, kind="stable")
+        batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
         pad_id = self.tokenizer.pad_token_id or 0
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
+
+        def pooled(batch: np.ndarray) -> np.ndarray:
             width = int(lengths[batch].max())
             input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
             attention_mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -184,8 +193,11 @@ class OnnxInt8Embedder(Embedder):
                 attention_mask[row, :lengths[k]] = 1
             feeds = {"input_ids": input_ids, "attention_mask": attention_mask,
                      "token_type_ids": np.zeros_like(input_ids)}
-            (pooled,) = self.session.run(None, {name: feeds[name] for name in self.input_names})
-            vectors[batch] = pooled
+            return self.session.run(None, {name: feeds[name] for name in self.input_names})[0]
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for batch, batch_vectors in zip(batches, pool.map(pooled, batches)):
+                vectors[batch] = batch_vectors
         self.tokens_processed += int(lengths.sum())
         return _l2_normalise(vectors)
 
@@ -295,7 +307,7 @@ def _store_vectors(con: duckdb.DuckDBPyConnection, embedder: Embedder, hashes: l
     try:
         con.execute(_INSERT_VECTORS_SQL, {
             "model_id": embedder.model_id, "dim": embedder.dim,
-            "embedded_at": datetime.now(timezone.utc).replace(tzinfo=None)})
+            "embedded_at": datetime.now(UTC).replace(tzinfo=None)})
     finally:
         con.unregister("_new_vectors")
 
@@ -329,6 +341,7 @@ def ensure_onnx_export(model_path: str) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the export is no secret and may be shared
     try:
         report = _export_int8(model_path, staging)
         (staging / "export.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -372,9 +385,11 @@ def _export_int8(model_path: str, out_dir: Path) -> dict:
     sample = tokenizer(PROBE_TEXTS[:2], padding=True, return_tensors="pt")
     fp32_path, fused_path, int8_path = out_dir / "fp32.onnx", out_dir / "fused.onnx", out_dir / "model.onnx"
     dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in input_names} | {"pooled": {0: "batch"}}
-    with torch.inference_mode():
-        # The TorchScript exporter: the dynamo one needs onnxscript and gives ORT's fusion
-        # passes a graph they do not recognise.
+    # The TorchScript exporter (dynamo=False): the default dynamo exporter needs onnxscript,
+    # which nothing else here uses. Its tracer warnings are about Python-side shape checks in
+    # transformers that do not change the graph; the probe check below is what vouches for it.
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(pooled_model, tuple(sample[name] for name in input_names), str(fp32_path),
                           input_names=input_names, output_names=["pooled"], dynamic_axes=dynamic_axes,
                           opset_version=17, dynamo=False)
@@ -385,9 +400,15 @@ def _export_int8(model_path: str, out_dir: Path) -> dict:
                                          hidden_size=config.hidden_size)
         fused.save_model_to_file(str(fused_path))
         graph = fused_path
-    # Per-channel weight scales: one scale per layer cost MiniLM a minimum cosine of ~0.94.
-    quantize_dynamic(str(graph), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": 1})  # 1 = FLOAT, for the fused ops' outputs
+    # Per-channel weight scales: one scale per matrix cost MiniLM a minimum cosine of ~0.94.
+    # The feed-forward output projections of the first half of the layers stay fp32: their
+    # input is a GELU output whose few large values stretch the one per-batch uint8 activation
+    # scale. Minimum cosine to plain encode on 1,400 texts: 0.985 with all quantized, 0.989
+    # keeping layers 0-1, 0.992 keeping 0-2, 0.991 keeping all six (which cost ~20% more CPU).
+    with _quiet_root_logger():  # it advises a pre-processing step meant for static quantization
+        quantize_dynamic(str(graph), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
+                         nodes_to_exclude=_early_matmuls_after_gelu(graph),
+                         extra_options={"DefaultTensorType": 1})  # 1 = FLOAT, for the fused ops' outputs
     fp32_path.unlink(missing_ok=True)
     fused_path.unlink(missing_ok=True)
 
@@ -404,6 +425,30 @@ def _export_int8(model_path: str, out_dir: Path) -> dict:
             f"{cosines.min():.4f} < {MIN_COSINE_TO_REFERENCE}); use load_embedder(fast=False)")
     return {"model_path": str(model_path), "recipe": ONNX_RECIPE_VERSION, "pooling": settings["pooling"],
             "probe_min_cosine": float(cosines.min()), "probe_mean_cosine": float(cosines.mean())}
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def _early_matmuls_after_gelu(graph_path: Path) -> list[str]:
+    """Names of the MatMul nodes that read a GELU's output (the feed-forward down projections)
+    in the first half of the layers."""
+    import onnx
+
+    graph = onnx.load(str(graph_path), load_external_data=False).graph
+    gelu_outputs = {output for node in graph.node if node.op_type in {"Gelu", "BiasGelu", "FastGelu"}
+                    for output in node.output}
+    # Nodes are in topological order, so these come layer by layer.
+    after_gelu = [node.name for node in graph.node if node.op_type == "MatMul" and node.input[0] in gelu_outputs]
+    return after_gelu[:(len(after_gelu) + 1) // 2]
 
 
 def _sentence_transformer_settings(model_path: str) -> dict:

@@ -84,19 +84,23 @@ def exceptions_on(page) -> list[str]:
     return page.locator("[data-testid='stException']").all_inner_texts()
 
 
-def screenshot(page, name: str) -> Path:
-    """The page's content, top to bottom, into tests/artifacts/<name>.png (and into
-    $EMBERLINE_SCREENSHOTS_DIR when set)."""
+# The README shows the top of each page: enough to recognise it, small enough for git.
+DOCS_HEIGHT = 2200
+
+
+def screenshot(page, name: str, *, docs: bool = True) -> Path:
+    """The page's content, top to bottom, into tests/artifacts/<name>.png, and its top into
+    $EMBERLINE_SCREENSHOTS_DIR/<name>.png when that is set and `docs`."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
     width = page.viewport_size["width"]
     clip = {"x": 0, "y": 0, "width": width, "height": min(height + 80, page.viewport_size["height"])}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), clip=clip)
-    if os.environ.get(SCREENSHOTS_ENV):
+    if docs and os.environ.get(SCREENSHOTS_ENV):
         target = Path(os.environ[SCREENSHOTS_ENV])
         if not target.is_absolute():
             target = PROJECT_ROOT / target
         target.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(target / f"{name}.png"), clip=clip)
+        page.screenshot(path=str(target / f"{name}.png"), clip=clip | {"height": min(clip["height"], DOCS_HEIGHT)})
     return path

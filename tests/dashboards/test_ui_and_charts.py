@@ -90,3 +90,21 @@ def test_no_chart_hard_codes_a_colour(ranking, quarter_counts):
     for chart in (charts.burn_ranking_bars(ranking), charts.quarter_theme_heatmap(quarter_counts)):
         spec = str(chart.to_dict())
         assert "'color': '#" not in spec and "'fill': '#" not in spec and "labelColor" not in spec
+
+
+def test_long_tables_are_cut_and_say_so():
+    from streamlit.testing.v1 import AppTest
+
+    def app():
+        import polars as pl
+
+        from dashboards import ui
+
+        ui.table(pl.DataFrame({"incident_id": [f"PM-{i}" for i in range(30)]}), links={"incident_id": "incident"},
+                 key="long", max_rows=10)
+        ui.table(pl.DataFrame({"incident_id": []}, schema={"incident_id": pl.String}), empty="None at all.", key="none")
+
+    at = AppTest.from_function(app).run()
+    shown = at.get_by_key("long").dataframe[0].value
+    assert len(shown) == 10 and shown["incident_id"][0] == "./incidents?incident=PM-0"
+    assert [c.value for c in at.caption] == ["The first 10 of 30 rows; the SQL page has them all.", "None at all."]

@@ -24,14 +24,14 @@ from pipelines.themes.embed import (
 CAUSES = [
     "Config error.",
     "A typo in the router configuration was pushed to every edge node and crashed them all.",
-    "The retrieval index served week-old documents because the nightly re-index job failed silently "
-    "and nothing alerted on index freshness.",
-    "The support assistant invented a refund policy after the prompt template lost its grounding "
-    "instructions in a merge; the offline eval set had no refund questions, so the change shipped.",
+    ("The retrieval index served week-old documents because the nightly re-index job failed silently "
+     "and nothing alerted on index freshness."),
+    ("The support assistant invented a refund policy after the prompt template lost its grounding "
+     "instructions in a merge; the offline eval set had no refund questions, so the change shipped."),
     "GPU nodes ran out of memory at peak traffic and the fallback model returned empty answers.",
     # Longer than the model's 256-token window: both embedders must truncate it the same way.
-    " ".join(["The feature pipeline sent amounts in cents instead of dollars, and the fraud classifier "
-              "flagged every transaction from the new payment provider as high risk."] * 12),
+    " ".join([("The feature pipeline sent amounts in cents instead of dollars, and the fraud classifier "
+               "flagged every transaction from the new payment provider as high risk.")] * 12),
 ]
 
 
@@ -219,10 +219,12 @@ def test_fast_export_recorded_its_check(fast):
 
 @pytest.mark.integration
 def test_fast_counts_the_tokens_it_encodes(fast):
+    texts = ["Config error.", CAUSES[2]]
     before = fast.tokens_processed
-    fast.encode(["Config error.", "Config error."])
-    # [CLS] config error . [SEP], twice
-    assert fast.tokens_processed - before == 10
+    fast.encode(texts)
+    # Real tokens only: the short text's padding in the shared batch is not counted.
+    assert fast.tokens_processed - before == sum(len(fast.tokenizer(t)["input_ids"]) for t in texts)
+    assert len(fast.tokenizer(texts[0])["input_ids"]) < 10
 
 
 @pytest.mark.integration
