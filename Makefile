@@ -46,7 +46,7 @@ bench-quality: $(STAMP)
 	$(BIN)/python bench/quality.py
 
 dagster: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -c "from pipelines.runner import dagster_home; dagster_home()"  # creates it, telemetry off
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 dashboard: $(STAMP)
