@@ -93,6 +93,27 @@ def _preview(path: Path, lines: int = 40) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(text[:lines]) + ("\n\n…" if len(text) > lines else ""))
 
 
+def _stage_period_reports(name: str, headline: Week | Quarter, all_periods: bool, list_periods, write_reports,
+                          warehouse: Warehouse, report_outputs: ReportOutputs) -> dg.MaterializeResult:
+    """Render the headline period's report (and, with `all_periods`, every earlier one) into
+    the staging folder the blocking checks scan; `published_reports` copies them out."""
+    kind = "weekly" if isinstance(headline, Week) else "quarterly"
+    staging = report_outputs.staged_reports / kind
+    clear(staging)
+    with warehouse.connect() as con:
+        periods = list_periods(con, headline) if all_periods else [headline]
+        files = write_reports(con, periods, staging, tz=report_outputs.timezone)
+    _write_manifest(report_outputs, name, {"headline": headline.label, "periods": [p.label for p in periods]})
+    latest = files[-1]
+    return dg.MaterializeResult(metadata={
+        "headline_period": headline.label,
+        "reports": len(files),
+        "staged_html": dg.MetadataValue.path(str(latest.html)),
+        "published_html": dg.MetadataValue.path(str(Path(report_outputs.reports_dir) / latest.html.name)),
+        "preview": _preview(latest.markdown),
+    })
+
+
 @dg.asset(
     group_name="reports",
     deps=["postmortems", "action_items", "lint_findings", *THEME_INPUTS],
@@ -103,20 +124,8 @@ def _preview(path: Path, lines: int = 40) -> dg.MetadataValue:
 )
 def weekly_report(config: WeeklyReportConfig, warehouse: Warehouse, report_outputs: ReportOutputs):
     headline = Week.parse(config.week) if config.week else latest_complete_week(report_outputs.now())
-    staging = report_outputs.staged_reports / "weekly"
-    clear(staging)
-    with warehouse.connect() as con:
-        weeks = report_weeks(con, headline) if config.all_weeks else [headline]
-        files = write_weekly_reports(con, weeks, staging, tz=report_outputs.timezone)
-    _write_manifest(report_outputs, "weekly_report", {"headline": headline.label, "weeks": [w.label for w in weeks]})
-    latest = files[-1]
-    return dg.MaterializeResult(metadata={
-        "headline_week": headline.label,
-        "reports": len(files),
-        "staged_html": dg.MetadataValue.path(str(latest.html)),
-        "published_html": dg.MetadataValue.path(str(Path(report_outputs.reports_dir) / latest.html.name)),
-        "preview": _preview(latest.markdown),
-    })
+    return _stage_period_reports("weekly_report", headline, config.all_weeks, report_weeks, write_weekly_reports,
+                                 warehouse, report_outputs)
 
 
 @dg.asset(
@@ -129,21 +138,8 @@ def weekly_report(config: WeeklyReportConfig, warehouse: Warehouse, report_outpu
 )
 def quarterly_retrospective(config: QuarterlyReportConfig, warehouse: Warehouse, report_outputs: ReportOutputs):
     headline = Quarter.parse(config.quarter) if config.quarter else latest_complete_quarter(report_outputs.now())
-    staging = report_outputs.staged_reports / "quarterly"
-    clear(staging)
-    with warehouse.connect() as con:
-        quarters = report_quarters(con, headline) if config.all_quarters else [headline]
-        files = write_quarterly_reports(con, quarters, staging, tz=report_outputs.timezone)
-    _write_manifest(report_outputs, "quarterly_retrospective",
-                    {"headline": headline.label, "quarters": [q.label for q in quarters]})
-    latest = files[-1]
-    return dg.MaterializeResult(metadata={
-        "headline_quarter": headline.label,
-        "reports": len(files),
-        "staged_html": dg.MetadataValue.path(str(latest.html)),
-        "published_html": dg.MetadataValue.path(str(Path(report_outputs.reports_dir) / latest.html.name)),
-        "preview": _preview(latest.markdown),
-    })
+    return _stage_period_reports("quarterly_retrospective", headline, config.all_quarters, report_quarters,
+                                 write_quarterly_reports, warehouse, report_outputs)
 
 
 @dg.asset(

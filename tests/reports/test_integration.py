@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+import yaml
 
 from pipelines.postmortems.sensitive import find_sensitive
 from pipelines.reports.periods import latest_complete_quarter, latest_complete_week
@@ -85,3 +86,18 @@ def test_exports_and_delivery(full_run):
     assert any(e["attempts"] == 2 for e in log)  # the 500 was retried
     assert {m["blocks"][0]["text"]["text"].split(" — ")[0] for m in hook.received} >= {
         "Weekly incident patterns", "Quarterly retrospective"}
+
+
+def test_the_bundled_curation_still_fits_the_sample_themes(full_run):
+    # data/themes.yaml is written against theme ids; if clustering of the sample store changes
+    # shape, some of its rules stop applying (logged, not fatal). Every decision must still apply.
+    root, _, _ = full_run
+    curation = yaml.safe_load((PROJECT_ROOT / "data" / "themes.yaml").read_text())
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        for theme_set, rules in curation.items():
+            if not isinstance(rules, dict):
+                continue
+            themes = dict(con.execute("SELECT theme_id, name FROM themes WHERE theme_set = ?", [theme_set]).fetchall())
+            assert {tid: themes.get(tid) for tid in rules.get("rename", {})} == rules.get("rename", {})
+            for merge in rules.get("merge", []):
+                assert merge["into"] in themes and not set(merge["from"]) & set(themes)

@@ -8,8 +8,8 @@ import pytest
 from pipelines.reports.periods import Quarter
 from pipelines.reports.quarterly import build_quarterly_report, load_quarter
 from pipelines.reports.render import to_markdown
-from tests.reports.conftest import build_warehouse
-from tests.reports.test_weekly import ASSIGNMENTS, STALE, _store, _themes, sections
+from tests.reports.conftest import STALE
+from tests.reports.test_weekly import sections
 
 GOLDEN_QUARTER = Quarter.parse("2026-Q2")
 
@@ -76,19 +76,11 @@ def test_only_incidents_up_to_the_quarter_end_count(sample_con):
     assert max(r["quarter"] for r in data.response_times) == q.label
 
 
-@pytest.fixture
-def small_warehouse(store, tmp_path):
-    _store(store)
-    database = build_warehouse(store, tmp_path / "w.duckdb", themes=False)
-    with duckdb.connect(str(database)) as con:
-        _themes(con, ASSIGNMENTS)
-    return database
-
-
 def test_a_theme_that_came_back_after_its_fix_closed(small_warehouse):
     # Every post-mortem of the small store closes "Fail the re-index job on an empty export" by
     # 2026-03-20. PM-2026-050 (February) closed it; three stale-index incidents followed.
-    with duckdb.connect(str(small_warehouse), read_only=True) as con:
+    _, database = small_warehouse
+    with duckdb.connect(str(database), read_only=True) as con:
         q2 = sections(to_markdown(build_quarterly_report(con, Quarter.parse("2026-Q2"))))
         q1 = sections(to_markdown(build_quarterly_report(con, Quarter.parse("2026-Q1"))))
     fixes = q2["Systemic action items by theme: did the fix work?"]

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import duckdb
-import pytest
 
 from pipelines.reports.periods import Week
 from pipelines.reports.render import to_markdown
 from pipelines.reports.weekly import build_weekly_report
 from tests.conftest import postmortem, write
-from tests.reports.conftest import build_warehouse
-from tests.reports.themes_fixture import THEMES_DIR
+from tests.reports.conftest import ASSIGNMENTS, STALE, build_warehouse, plant_assignments, write_small_store
 
 GOLDEN_WEEK = Week.parse("2026-W47")  # the sample corpus's busiest recent week
 
@@ -96,44 +94,6 @@ def test_every_week_of_the_sample_renders_without_sensitive_data(sample_con):
 # --------------------------------------------------------------------------------------
 # A hand-made store: exact recurrence wording, rising themes, 72-hour states, as-of.
 
-STALE = "stale retrieval index"
-
-
-def _store(store):
-    def pm(incident_id, started, resolved, published, **kw):
-        write(store / f"{incident_id}.md", postmortem(incident_id, f"Incident {incident_id}", started=started,
-                                                      resolved=resolved, published=published, **kw))
-    pm("PM-2026-050", "2026-02-10T09:00:00+00:00", "2026-02-10T12:00:00+00:00", "2026-02-11T09:00:00+00:00")
-    pm("PM-2026-001", "2026-04-01T09:00:00+00:00", "2026-04-01T12:00:00+00:00", "2026-04-02T09:00:00+00:00")
-    pm("PM-2026-002", "2026-04-20T09:00:00+00:00", "2026-04-21T12:00:00+00:00", "2026-05-05T09:00:00+00:00")
-    pm("PM-2026-003", "2026-05-06T09:00:00+00:00", "2026-05-06T10:00:00+00:00", "2026-05-12T09:00:00+00:00")
-    pm("PM-2026-004", "2026-05-07T09:00:00+00:00", "2026-05-08T18:00:00+00:00", "2026-05-12T09:00:00+00:00")
-
-
-def _themes(con, assignments: dict[str, tuple[str, str]]):
-    con.execute((THEMES_DIR / "schema.sql").read_text())
-    con.execute("DELETE FROM theme_assignments; DELETE FROM themes")
-    for incident_id, (theme_id, _) in assignments.items():
-        con.execute("""INSERT INTO theme_assignments (theme_set, item_id, incident_id, theme_id, status)
-                       VALUES ('root_cause', ? || '#1', ?, ?, 'clustered')""", [incident_id, incident_id, theme_id])
-    for theme_id, name in sorted(set(assignments.values())):
-        con.execute("INSERT INTO themes (theme_set, theme_id, name) VALUES ('root_cause', ?, ?)", [theme_id, name])
-    con.execute((THEMES_DIR / "views.sql").read_text())
-
-
-ASSIGNMENTS = {"PM-2026-050": ("RC-001", STALE), "PM-2026-001": ("RC-001", STALE), "PM-2026-002": ("RC-001", STALE),
-               "PM-2026-003": ("RC-001", STALE), "PM-2026-004": ("RC-002", "provider rate limits")}
-
-
-@pytest.fixture
-def small_warehouse(store, tmp_path):
-    _store(store)
-    database = build_warehouse(store, tmp_path / "w.duckdb", themes=False)
-    with duckdb.connect(str(database)) as con:
-        _themes(con, ASSIGNMENTS)
-    return store, database
-
-
 def test_new_incident_says_how_often_its_theme_occurred(small_warehouse):
     _, database = small_warehouse
     with duckdb.connect(str(database), read_only=True) as con:
@@ -171,13 +131,13 @@ def test_a_past_week_reads_the_same_after_later_incidents_arrive(small_warehouse
                                                published="2026-06-02T09:00:00+00:00"))
     later = build_warehouse(store, tmp_path / "later.duckdb", themes=False)
     with duckdb.connect(str(later)) as con:
-        _themes(con, {**ASSIGNMENTS, "PM-2026-005": ("RC-001", STALE)})
+        plant_assignments(con, {**ASSIGNMENTS, "PM-2026-005": ("RC-001", STALE)})
         assert to_markdown(build_weekly_report(con, Week.parse("2026-W19"))) == before
         assert "fifth overall" in to_markdown(build_weekly_report(con, Week.parse("2026-W23")))
 
 
 def test_without_themes_the_report_says_so_and_still_has_the_rest(store, tmp_path):
-    _store(store)
+    write_small_store(store)
     database = build_warehouse(store, tmp_path / "w.duckdb", themes=False)
     with duckdb.connect(str(database), read_only=True) as con:
         md = sections(to_markdown(build_weekly_report(con, Week.parse("2026-W19"))))
