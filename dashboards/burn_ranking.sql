@@ -35,11 +35,11 @@ WITH ti AS MATERIALIZED (
 ), last_incident AS (
     SELECT theme_id, max(incident_date) AS last_incident FROM ti GROUP BY theme_id
 ), fixes AS (
-    SELECT ti.theme_id, a.deadline, coalesce(a.status, 'open') AS status,
+    SELECT theme_id, deadline, status,
            -- unknown when either date is (greatest() would skip the missing one)
-           CASE WHEN a.deadline IS NOT NULL AND ti.incident_date IS NOT NULL
-                THEN greatest(a.deadline, ti.incident_date) END AS fixed_after
-    FROM ti JOIN action_items a ON a.incident_id = ti.incident_id AND a.kind = 'systemic'
+           CASE WHEN deadline IS NOT NULL AND fixed_incident_date IS NOT NULL
+                THEN greatest(deadline, fixed_incident_date) END AS fixed_after
+    FROM theme_fixes WHERE theme_set = $theme_set
 ), came_back AS (
     SELECT f.theme_id,
            count(*) FILTER (WHERE f.status = 'done') AS fixes_done,

@@ -1,4 +1,4 @@
--- Systemic action items of $theme_set's incidents, with how many of the theme's incidents
+-- Systemic action items aimed at $theme_set's themes (view theme_fixes), with how many of the theme's incidents
 -- started after both the item's deadline and the incident it came from: the count of the
 -- theme_fix_effectiveness view, taken from each theme's running incident count by an as-of
 -- join instead of a join per item.
@@ -11,11 +11,11 @@ WITH ti AS MATERIALIZED (
 ), dated AS (
     SELECT theme_id, count(incident_date) AS dated FROM ti GROUP BY theme_id
 ), fixes AS (
-    SELECT ti.theme_id, a.incident_id, a.action_id, a.text, a.owner, a.deadline, coalesce(a.status, 'open') AS status,
+    SELECT theme_id, fixed_incident_id AS incident_id, action_id, action_text AS text, owner, deadline, status,
            -- unknown when either date is (greatest() would skip the missing one)
-           CASE WHEN a.deadline IS NOT NULL AND ti.incident_date IS NOT NULL
-                THEN greatest(a.deadline, ti.incident_date) END AS fixed_after
-    FROM ti JOIN action_items a ON a.incident_id = ti.incident_id AND a.kind = 'systemic'
+           CASE WHEN deadline IS NOT NULL AND fixed_incident_date IS NOT NULL
+                THEN greatest(deadline, fixed_incident_date) END AS fixed_after
+    FROM theme_fixes WHERE theme_set = $theme_set
 ), counted AS (
     SELECT f.*, CASE WHEN f.fixed_after IS NULL THEN 0 ELSE d.dated - coalesce(r.up_to, 0) END AS incidents_after
     FROM fixes f

@@ -18,17 +18,19 @@ THEME_TABLES = {
     "themes": "Root-cause (RC-…) and eval-gap (EG-…) themes: name, keywords, representative items, category mix, "
     "incidents.",
     "theme_lineage": "Per run: which themes were new, continued, merged, split or retired.",
+    "action_item_links": "Which root cause and which eval gap of its incident each systemic action item addresses "
+    "(nearest by cosine): what 'did the fix work?' counts per theme.",
 }
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(name, description=text, group_name="themes", deps=["root_causes", "eval_gaps", "postmortems"],
+        dg.AssetSpec(name, description=text, group_name="themes", deps=["root_causes", "eval_gaps", "action_items", "postmortems"],
                      kinds={"duckdb", "sklearn"})
         for name, text in THEME_TABLES.items()
     ],
     description="Embed new texts, cluster root causes and eval gaps into themes that keep their ids, apply "
-    "data/themes.yaml.",
+    "data/themes.yaml, link each systemic action item to the cause and gap it addresses.",
 )
 def build_theme_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, embedding_model: EmbeddingModel):
     embedder = embedding_model.load()
@@ -67,7 +69,8 @@ def similar_incidents(warehouse: Warehouse, embedding_model: EmbeddingModel) -> 
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
 
-@dg.asset(group_name="themes", deps=["themes", "theme_assignments", "action_items"], kinds={"duckdb"},
+@dg.asset(group_name="themes", deps=["themes", "theme_assignments", "action_item_links", "action_items"],
+          kinds={"duckdb"},
           description="Trend views: counts per ISO week and quarter, recurrence, burn score, did-the-fix-work, "
           "co-occurrence (pipelines/themes/views.sql).")
 def theme_trends(warehouse: Warehouse) -> dg.MaterializeResult:

@@ -95,9 +95,9 @@ def fix_state(con: duckdb.DuckDBPyConnection, q: Quarter) -> dict[str, dict]:
         WITH ti AS (
             SELECT * FROM theme_incidents WHERE theme_set = 'root_cause' AND incident_date <= ?
         ), fixes AS (
-            SELECT DISTINCT ti.theme_id, a.action_id, a.incident_id, ti.incident_date, a.deadline,
-                   coalesce(a.status, 'open') AS status
-            FROM ti JOIN action_items a ON a.incident_id = ti.incident_id AND a.kind = 'systemic'
+            SELECT theme_id, action_id, fixed_incident_id AS incident_id, fixed_incident_date AS incident_date,
+                   deadline, status
+            FROM theme_fixes WHERE theme_set = 'root_cause' AND fixed_incident_date <= ?
         ), came_back AS (
             -- A later incident of the theme, after both the fixed incident and the fix's deadline
             -- (a deadline written before the incident itself must not make it "come back").
@@ -115,7 +115,7 @@ def fix_state(con: duckdb.DuckDBPyConnection, q: Quarter) -> dict[str, dict]:
                (SELECT list(DISTINCT c.later_id ORDER BY c.later_id DESC) FROM came_back c
                 WHERE c.theme_id = f.theme_id) AS came_back_ids,
                (SELECT min(c.deadline) FROM came_back c WHERE c.theme_id = f.theme_id) AS first_closed_before_return
-        FROM fixes f GROUP BY f.theme_id""", [q.end, q.end])
+        FROM fixes f GROUP BY f.theme_id""", [q.end, q.end, q.end])
     return {r["theme_id"]: r for r in rows}
 
 

@@ -26,10 +26,11 @@ import polars as pl
 from pipelines.themes.cluster import ThemeClusterer
 from pipelines.themes.curation import apply_curation
 from pipelines.themes.embed import Embedder, embed_with_cache
+from pipelines.themes.fixes import link_actions_to_items
 from pipelines.themes.items import ID_PREFIX, THEME_SETS, load_items
 from pipelines.themes.name import describe, distinctive_terms
 from pipelines.themes.track import Cluster, PreviousTheme, assign_ids
-from pipelines.warehouse.db import insert_frame
+from pipelines.warehouse.db import insert_frame, query_frame
 
 REFIT_SHARE = 0.05
 # Below this cosine to the nearest theme, a new item in assign mode stays unclustered: the
@@ -169,6 +170,7 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
     changed = (previous != cluster_of) or not previous
     summary.changed = changed
     _write_set(con, theme_set, items, vectors, cluster_of, curation, reasons, final_groups, centroids)
+    summary.newly_embedded += _write_action_links(con, theme_set, items, vectors, embedder)
     if changed and events:
         lineage = [{"run_id": run_id, "run_at": now, "theme_set": theme_set, "theme_id": e.theme_id,
                     "event": e.event, "related_theme_ids": e.related, "n_items": e.n_items, "detail": e.detail}
@@ -238,6 +240,24 @@ def _write_set(con, theme_set, items: pl.DataFrame, vectors, cluster_of, curatio
         "representative_texts": pl.List(pl.String), "category_mix": pl.String, "top_category": pl.String,
         "n_items": pl.Int32, "n_incidents": pl.Int32, "incident_ids": pl.List(pl.String), "first_seen": pl.Date,
         "last_seen": pl.Date, "centroid": pl.List(pl.Float32)}))
+
+
+def _write_action_links(con, theme_set: str, items: pl.DataFrame, vectors: np.ndarray, embedder: Embedder) -> int:
+    """Link each systemic action item to the item of its incident it addresses
+    (pipelines.themes.fixes); returns how many action texts had to be embedded."""
+    actions = query_frame(con, """SELECT action_id, incident_id, text FROM action_items
+                                WHERE kind = 'systemic' ORDER BY action_id""")
+    embedded = 0
+
+    def embed(texts: list[str]) -> np.ndarray:
+        nonlocal embedded
+        found, embedded = embed_with_cache(con, texts, embedder)
+        return _normalise(np.asarray(found, dtype=np.float32).reshape(len(texts), -1))
+
+    links = link_actions_to_items(theme_set, actions, items, _normalise(vectors), embed)
+    con.execute("DELETE FROM action_item_links WHERE theme_set = ?", [theme_set])
+    insert_frame(con, "action_item_links", links)
+    return embedded
 
 
 def build_themes(con: duckdb.DuckDBPyConnection, embedder: Embedder, curation: dict, *, run_id: str,

@@ -60,3 +60,14 @@ CREATE TABLE IF NOT EXISTS similar_incidents (
     similarity          DOUBLE,    -- cosine of the incidents' mean root-cause vectors
     PRIMARY KEY (incident_id, rank)
 );
+
+-- Which item of its incident each systemic action item addresses (pipelines/themes/fixes.py):
+-- the root cause it fixes, and the eval gap it closes. The basis of theme_fixes.
+CREATE TABLE IF NOT EXISTS action_item_links (
+    theme_set   VARCHAR,
+    action_id   VARCHAR,      -- action_items.action_id (kind 'systemic')
+    incident_id VARCHAR,
+    item_id     VARCHAR,      -- theme_items.item_id of the same incident
+    similarity  DOUBLE,       -- cosine of action text and item text; NULL when the incident has one item
+    PRIMARY KEY (theme_set, action_id)
+);

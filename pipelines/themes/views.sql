@@ -57,30 +57,39 @@ JOIN theme_incidents ti USING (theme_set, theme_id)
 JOIN incident_burn b USING (incident_id)
 GROUP BY ALL;
 
--- Did the fix work? Systemic action items of a theme's incidents that are done, and the
--- other incidents of the same theme that started after the item's deadline (the closest date
--- we have for "closed") and after the fixed incident: a theme that came back after its fixes
--- closed. Action items are per incident, not per cause, so an incident's items count for each
--- theme it joined.
+-- The systemic action items aimed at each theme: an item counts for the theme of the root
+-- cause (or eval gap) it addresses, not for every theme its incident joined
+-- (action_item_links, pipelines/themes/fixes.py). Status as recorded; a missing one is open.
+CREATE OR REPLACE VIEW theme_fixes AS
+SELECT ta.theme_set, ta.theme_id, a.action_id, a.incident_id AS fixed_incident_id,
+       p.incident_date AS fixed_incident_date, a.text AS action_text, a.owner, a.deadline,
+       coalesce(a.status, 'open') AS status
+FROM action_item_links l
+JOIN theme_assignments ta ON ta.theme_set = l.theme_set AND ta.item_id = l.item_id AND ta.theme_id IS NOT NULL
+JOIN action_items a ON a.action_id = l.action_id
+JOIN postmortems p ON p.incident_id = a.incident_id;
+
+-- Did the fix work? For each fix of a theme, the other incidents of the same theme that
+-- started after the item's deadline (the closest date we have for "closed") and after the
+-- fixed incident: a theme that came back after its fixes closed.
 CREATE OR REPLACE VIEW theme_fix_effectiveness AS
 WITH later AS (
-    SELECT ti.theme_set, ti.theme_id, a.incident_id AS fixed_incident_id, a.action_id,
+    SELECT f.theme_set, f.theme_id, f.action_id,
            list(DISTINCT l.incident_id ORDER BY l.incident_id) FILTER (WHERE l.incident_id IS NOT NULL) AS ids
-    FROM theme_incidents ti
-    JOIN action_items a ON a.incident_id = ti.incident_id AND a.kind = 'systemic'
+    FROM theme_fixes f
     LEFT JOIN theme_incidents l
-           ON l.theme_set = ti.theme_set AND l.theme_id = ti.theme_id AND l.incident_id <> ti.incident_id
-          AND l.incident_date > a.deadline AND l.incident_date > ti.incident_date
+           ON l.theme_set = f.theme_set AND l.theme_id = f.theme_id AND l.incident_id <> f.fixed_incident_id
+          AND l.incident_date > f.deadline AND l.incident_date > f.fixed_incident_date
     GROUP BY ALL
 )
-SELECT l.theme_set, l.theme_id, l.fixed_incident_id, l.action_id, a.text AS action_text, a.owner, a.deadline,
-       a.status, coalesce(len(l.ids), 0) AS incidents_after, coalesce(l.ids, []) AS incident_ids_after
-FROM later l JOIN action_items a USING (action_id);
+SELECT f.theme_set, f.theme_id, f.fixed_incident_id, f.action_id, f.action_text, f.owner, f.deadline,
+       f.status, coalesce(len(l.ids), 0) AS incidents_after, coalesce(l.ids, []) AS incident_ids_after
+FROM theme_fixes f JOIN later l USING (theme_set, theme_id, action_id);
 
 CREATE OR REPLACE VIEW theme_came_back AS
 SELECT theme_set, theme_id,
        count(*) FILTER (WHERE status = 'done') AS fixes_done,
-       count(*) FILTER (WHERE coalesce(status, 'open') <> 'done') AS fixes_open,
+       count(*) FILTER (WHERE status <> 'done') AS fixes_open,
        max(deadline) FILTER (WHERE status = 'done') AS last_fix_closed,
        bool_or(status = 'done' AND incidents_after > 0) AS came_back_after_fix
 FROM theme_fix_effectiveness GROUP BY ALL;

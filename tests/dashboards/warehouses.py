@@ -15,6 +15,7 @@ from pathlib import Path
 from pipelines.settings import PROJECT_ROOT
 from pipelines.warehouse.db import connect, publish
 from pipelines.warehouse.ingest import ingest_store
+from tests.reports.themes_fixture import plant_action_links
 
 THEMES_SQL = PROJECT_ROOT / "pipelines" / "themes"
 FIXTURE_MODEL_ID = "fixture-onehot-8"
@@ -104,4 +105,5 @@ def add_fixture_themes(con) -> None:
     con.execute("UPDATE themes SET centroid = ?", [[0.0] * 8])
     for theme_id, category in con.execute("SELECT theme_id, top_category FROM themes").fetchall():
         con.execute("UPDATE themes SET centroid = ? WHERE theme_id = ?", [category_vector(category), theme_id])
+    plant_action_links(con)
     con.execute((THEMES_SQL / "views.sql").read_text(encoding="utf-8"))

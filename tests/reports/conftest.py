@@ -11,7 +11,7 @@ import pytest
 from pipelines.warehouse.db import connect
 from pipelines.warehouse.ingest import ingest_store
 from tests.conftest import SAMPLE_STORE, postmortem, write
-from tests.reports.themes_fixture import THEMES_DIR, plant_themes
+from tests.reports.themes_fixture import THEMES_DIR, plant_action_links, plant_themes
 
 
 def build_warehouse(store: Path, database: Path, *, themes: bool = True) -> Path:
@@ -59,6 +59,7 @@ def plant_assignments(con, assignments: dict[str, tuple[str, str]]):
                        VALUES ('root_cause', ? || '#1', ?, ?, 'clustered')""", [incident_id, incident_id, theme_id])
     for theme_id, name in sorted(set(assignments.values())):
         con.execute("INSERT INTO themes (theme_set, theme_id, name) VALUES ('root_cause', ?, ?)", [theme_id, name])
+    plant_action_links(con)
     con.execute((THEMES_DIR / "views.sql").read_text())
 
 

@@ -66,4 +66,16 @@ def plant_themes(con: duckdb.DuckDBPyConnection, *, leave_unclustered: set[str] 
         WHERE a.theme_id IS NOT NULL GROUP BY a.theme_set, a.theme_id""")
     for theme_id, name in names.items():
         con.execute("UPDATE themes SET name = ? WHERE theme_id = ?", [name, theme_id])
+    plant_action_links(con)
     con.execute((THEMES_DIR / "views.sql").read_text())
+
+
+def plant_action_links(con: duckdb.DuckDBPyConnection) -> None:
+    """Stand-in for pipelines.themes.fixes: each systemic action item addresses the first
+    item of its incident in each theme set (the real build picks the most similar one)."""
+    con.execute("DELETE FROM action_item_links")
+    con.execute("""
+        INSERT INTO action_item_links (theme_set, action_id, incident_id, item_id, similarity)
+        SELECT ta.theme_set, a.action_id, a.incident_id, min(ta.item_id), NULL
+        FROM action_items a JOIN theme_assignments ta ON ta.incident_id = a.incident_id
+        WHERE a.kind = 'systemic' GROUP BY ALL""")

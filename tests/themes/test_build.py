@@ -148,3 +148,28 @@ def test_similar_incidents_table_and_command(built, capsys, tmp_path):
     assert all(c["theme_id"] for c in report["causes"])
     assert main(["similar", str(copy), "--db", str(db)]) == 0
     assert "Most similar past incidents" in capsys.readouterr().out
+
+
+def test_each_systemic_action_item_is_linked_to_the_cause_it_fixes(built):
+    _, _, db, _ = built
+    with duckdb.connect(str(db), read_only=True) as con:
+        unlinked = scalar(con, """
+            SELECT count(*) FROM action_items a WHERE a.kind = 'systemic'
+              AND a.incident_id IN (SELECT incident_id FROM root_causes)
+              AND a.action_id NOT IN (SELECT action_id FROM action_item_links WHERE theme_set = 'root_cause')""")
+        foreign = scalar(con, """
+            SELECT count(*) FROM action_item_links l JOIN theme_items i USING (theme_set, item_id)
+            WHERE i.incident_id <> l.incident_id""")
+        links = dict(con.execute("""
+            SELECT a.text, i.text FROM action_item_links l JOIN action_items a USING (action_id)
+            JOIN theme_items i USING (theme_set, item_id)
+            WHERE l.theme_set = 'root_cause' AND l.incident_id = 'PM-2025-005'""").fetchall())
+    assert unlinked == 0 and foreign == 0
+    # PM-2025-005 has three causes (retries, an unlimited bulk fan-out, an unconfirmed quota
+    # increase); each fix must land on its own cause, not on the incident as a whole.
+    def cause_fixed_by(words: str) -> str:
+        return next(cause for action, cause in links.items() if words in action).split(".")[0]
+
+    assert [cause_fixed_by(w) for w in ("retry budget", "Token-bucket", "quota increase confirmed")] == [
+        "Retries amplified the overload", "Bulk drafting fanned out without a rate limiter",
+        "The quota increase was requested but never confirmed"]
