@@ -1,5 +1,5 @@
--- Systemic action items aimed at $theme_set's themes (view theme_fixes), with how many of the theme's incidents
--- started after both the item's deadline and the incident it came from: the count of the
+-- Systemic action items aimed at $theme_set's themes (view theme_fixes), with how many of the
+-- theme's incidents started after both the item's deadline and the incident it came from: the count of the
 -- theme_fix_effectiveness view, taken from each theme's running incident count by an as-of
 -- join instead of a join per item.
 -- Done items that the theme came back after come first; `total` counts every item.

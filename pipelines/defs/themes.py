@@ -25,8 +25,8 @@ THEME_TABLES = {
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(name, description=text, group_name="themes", deps=["root_causes", "eval_gaps", "action_items", "postmortems"],
-                     kinds={"duckdb", "sklearn"})
+        dg.AssetSpec(name, description=text, group_name="themes",
+                     deps=["root_causes", "eval_gaps", "action_items", "postmortems"], kinds={"duckdb", "sklearn"})
         for name, text in THEME_TABLES.items()
     ],
     description="Embed new texts, cluster root causes and eval gaps into themes that keep their ids, apply "
