@@ -44,6 +44,8 @@ class Section:
     line: int  # 1-based line of the heading in the file
     text: str  # body without the heading, children attributed to this key included
     body_line: int  # line where `text` starts
+    # The Markdown blocks of the body (pipelines.postmortems.markdown.Block), file lines exact.
+    blocks: list = field(default_factory=list)
 
 
 @dataclass
@@ -160,6 +162,13 @@ class PostMortem:
     markdown: str = ""
     # Line of each front-matter key, so lint can point at it.
     field_lines: dict[str, int] = field(default_factory=dict)
+    # Where each date came from: "front matter", "timeline", "text", "title".
+    date_sources: dict[str, str] = field(default_factory=dict)
+    file_date: date | None = None  # a date in the file name: the last resort for dating it
+    # Every heading as the parser saw it: (line, text, section key or None, how it was decided).
+    headings: list[tuple[int, str, str | None, str]] = field(default_factory=list)
+    # What the parser did not understand: (line, kind, detail); see parse.parse_notes.
+    notes: list[tuple[int | None, str, str]] = field(default_factory=list)
 
 
 @dataclass

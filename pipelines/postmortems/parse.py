@@ -32,7 +32,9 @@ from pipelines.postmortems.model import (
     Section,
     TimelineEvent,
 )
-from pipelines.postmortems.sections import find_headings, split_sections
+from pipelines.postmortems import dates as datefind
+from pipelines.postmortems import markdown, prose
+from pipelines.postmortems.sections import split_sections
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster where present
 
@@ -51,7 +53,6 @@ _YamlLoader.yaml_implicit_resolvers = {
 ID_PATTERN = re.compile(r"\bPM-\d{4}-\d{3,}\b")
 _DATE_FIELDS = ("started_at", "detected_at", "mitigated_at", "resolved_at", "postmortem_published_at")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.*)$")
-_FENCE = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
 _PLACEHOLDER = re.compile(r"^(?:todo|tbd|tba|n/?a|none|-+|\.\.\.|…|\?+|\(?todo[^)]*\)?|<[^>]*>)$", re.I)
 
 
@@ -63,7 +64,8 @@ def content_hash(raw: bytes) -> str:
 # Entry points
 
 
-def parse_bytes(raw: bytes, source_path: str, max_bytes: int | None = None) -> ParsedFile:
+def parse_bytes(raw: bytes, source_path: str, max_bytes: int | None = None,
+                heading_aliases: dict[str, str] | None = None, semantic_headings: bool = False) -> ParsedFile:
     """Decode and parse; every way the bytes can be unusable becomes a Problem."""
     digest = content_hash(raw)
     if max_bytes is not None and len(raw) > max_bytes:
@@ -87,12 +89,13 @@ def parse_bytes(raw: bytes, source_path: str, max_bytes: int | None = None) -> P
             "undecodable bytes replaced by U+FFFD: re-save the file as UTF-8",
             line, "warning"))
         text = raw.decode("utf-8", errors="replace")
-    parsed = parse_text(text, source_path, digest)
+    parsed = parse_text(text, source_path, digest, heading_aliases, semantic_headings)
     parsed.problems[:0] = problems
     return parsed
 
 
-def parse_text(text: str, source_path: str, digest: str | None = None) -> ParsedFile:
+def parse_text(text: str, source_path: str, digest: str | None = None,
+               heading_aliases: dict[str, str] | None = None, semantic_headings: bool = False) -> ParsedFile:
     digest = digest or content_hash(text.encode("utf-8"))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -100,7 +103,12 @@ def parse_text(text: str, source_path: str, digest: str | None = None) -> Parsed
 
     front, body_start, field_lines = _split_front_matter(lines, problems)
     body_lines = lines[body_start:]
-    title, sections, _ = split_sections(body_lines, first_line=body_start + 1)
+    doc = markdown.parse("\n".join(body_lines), first_line=body_start + 1)
+    semantic = None
+    if semantic_headings:
+        from pipelines.postmortems.meaning import semantic_section_key
+        semantic = semantic_section_key
+    title, sections, headings = split_sections(doc, heading_aliases, semantic)
 
     pm = PostMortem(
         incident_id="",
@@ -113,6 +121,7 @@ def parse_text(text: str, source_path: str, digest: str | None = None) -> Parsed
         field_lines=field_lines,
     )
     _apply_front_matter(pm, front or {}, field_lines, problems)
+    pm.date_sources = {key: "front matter" for key in _DATE_FIELDS if getattr(pm, key) is not None}
 
     pm.incident_id = pm.incident_id or _id_from_path(source_path)
     pm.title = pm.title or title or Path(source_path).stem
@@ -120,21 +129,33 @@ def parse_text(text: str, source_path: str, digest: str | None = None) -> Parsed
     if pm.customer_impact is None and "impact" in sections:
         pm.customer_impact = _clean_block(sections["impact"].text) or None
 
-    pm.timeline = parse_timeline(sections.get("timeline"), pm.started_at)
+    zone = datefind.stated_zone(text) or timezone.utc
+    reference_year = _reference_year(pm, doc, source_path)
+    pm.timeline = parse_timeline(sections.get("timeline"), pm.started_at, zone=zone, default_year=reference_year)
+    if not pm.timeline and front is None:
+        pm.timeline = prose.narrative_events(doc, sections, zone=zone, default_year=reference_year)
     pm.root_causes = parse_root_causes(sections.get("root_causes"))
+    if not pm.root_causes:
+        pm.root_causes = prose.causes_from_text(doc, sections)
     pm.eval_gaps = parse_eval_gaps(sections.get("eval_gap"), pm.root_causes)
+    if not any(g.source == "analysis" for g in pm.eval_gaps) and front is None:
+        pm.eval_gaps = prose.gaps_from_text(doc, sections) or pm.eval_gaps
     pm.new_eval_case_id, pm.new_eval_case_checks = parse_new_eval_case(sections)
     pm.action_items = parse_action_items(sections, pm.new_eval_case_id, pm.new_eval_case_checks)
+    if front is None and not any(a.kind == "systemic" for a in pm.action_items):
+        pm.action_items += prose.actions_from_text(doc, sections, start_seq=len(pm.action_items) + 1)
     pm.prompt_diffs = parse_prompt_diffs(sections.get("prompt_diff"))
     pm.sample_outputs = parse_sample_outputs(sections.get("sample_outputs"))
     if _config_is_empty(pm.model_config) and "model_config" in sections:
         pm.model_config = parse_model_config_section(sections["model_config"].text)
 
     if front is None:
-        _dates_from_text(pm, body_lines)
-        severity = re.search(r"\bsev(?:erity)?[\s:-]*([1-4])\b", text, re.I)
+        _dates_from_text(pm, doc, zone, reference_year)
+        severity = re.search(r"\bsev(?:erity)?[\s:-]{0,3}([1-4])\b", text, re.I)
         pm.severity = pm.severity or (f"SEV{severity.group(1)}" if severity else None)
 
+    pm.headings = [(h.line, h.text, h.key, h.how) for h in headings]
+    pm.notes = parse_notes(pm)
     pm.missing_sections = missing_sections(pm)
     pm.completeness = round(1 - len(pm.missing_sections) / len(REQUIRED_SECTIONS), 3)
     return ParsedFile(source_path, digest, pm, problems)
@@ -332,42 +353,23 @@ def _strip_md(text: str) -> str:
     return text.strip()
 
 
-def _top_level_items(lines: list[str]) -> list[tuple[int, list[str]]]:
-    """Split lines into top-level list items: (line offset, item lines incl. nested ones)."""
-    items: list[tuple[int, list[str]]] = []
-    indents = [len(m.group(1)) for m in (_LIST_ITEM.match(ln) for ln in lines) if m]
-    if not indents:
-        return items
-    top = min(indents)
-    current: list[str] | None = None
-    in_fence = False
-    for offset, line in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        m = None if in_fence else _LIST_ITEM.match(line)
-        if m and len(m.group(1)) == top:
-            current = [m.group(2)]
-            items.append((offset, current))
-        elif current is not None:
-            if line.strip() == "" or len(line) - len(line.lstrip()) > top or in_fence:
-                current.append(line.strip())
-            elif line.strip():
-                current.append(line.strip())  # lazy continuation line
-    return items
+def _top_level_items(section: Section) -> list[tuple[int, list[str]]]:
+    """Top-level list items of a section: (file line, item lines incl. nested ones)."""
+    items = [b for b in section.blocks if b.kind == "item" and not b.quoted]
+    if not items:
+        return []
+    top = min(b.level for b in items)
+    out = []
+    for b in items:
+        if b.level == top:
+            text = b.text if b.checked is None else f"[{'x' if b.checked else ' '}] " + b.text
+            out.append((b.line, text.split("\n")))
+    return out
 
 
 # --------------------------------------------------------------------------------------
 # Timeline
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
-_TS_ISO = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})(?:[T ,]+(?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?P<tz>Z|[+-]\d{2}:?\d{2}|\s*UTC)?)?")
-_TS_MONTH = re.compile(
-    r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?"
-    r"(?:\s+(?P<year>\d{4}))?,?\s*(?P<time>\d{1,2}:\d{2})?", re.I)
-_TS_MONTH_DAY = re.compile(r"(?P<mon>\d{2})[-/](?P<day>\d{2})\s+(?P<time>\d{1,2}:\d{2})")
-_TS_TIME = re.compile(r"^(?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:\s*(?P<tz>UTC|Z))?\b")
 _KIND_WORDS = (
     ("resolution", ("resolved", "resolution", "all clear", "closed the incident", "incident closed", "back to normal",
                     "fully recovered", "recovered")),
@@ -395,87 +397,65 @@ def classify_event(text: str) -> str:
     return "other"
 
 
-_LEADING_MARKUP = re.compile(r"^[\s|*_`]+")
-_LEADING_SEPARATORS = re.compile(r"^[\s*_`|:—–-]+")
+_LEADING_MARKUP = re.compile(r"^[\s|*_`\[(]{1,20}")
+_LEADING_SEPARATORS = re.compile(r"^[\s*_`|:\])—–-]{1,20}")
+_TABLE_HEADER_WORDS = ("time", "timestamp", "when", "date", "time (utc)")
 
 
-def _parse_timestamp(text: str, last: datetime | None, default_year: int | None) -> tuple[datetime | None, str]:
-    """Leading timestamp of a timeline entry and the rest of the text."""
-    s = _LEADING_MARKUP.sub("", text)
-    m = _TS_ISO.match(s)
-    if m:
-        d = date.fromisoformat(m.group("date"))
-        if not m.group("time") and last is not None and last.date() == d:
-            return last, s[m.end():]  # a date without a time on the same day: "later that day"
-        t = time.fromisoformat(_pad_time(m.group("time"))) if m.group("time") else time(0, 0)
-        dt = datetime.combine(d, t)
-        tz = (m.group("tz") or "").strip()
-        if tz and tz not in ("Z", "UTC"):
-            dt = datetime.fromisoformat(dt.isoformat() + (tz if ":" in tz else tz[:3] + ":" + tz[3:]))
-        return _utc(dt), s[m.end():]
-    m = _TS_MONTH.match(s)
-    if m:
-        year = int(m.group("year")) if m.group("year") else (last.year if last else default_year)
-        if year:
-            try:
-                d = date(year, _MONTHS[m.group("mon")[:3].lower()], int(m.group("day")))
-            except ValueError:
-                return None, text
-            t = time.fromisoformat(_pad_time(m.group("time"))) if m.group("time") else time(0, 0)
-            return _utc(datetime.combine(d, t)), s[m.end():]
-    m = _TS_MONTH_DAY.match(s)
-    year = last.year if last else default_year
-    if m and year:
-        try:
-            d = date(year, int(m.group("mon")), int(m.group("day")))
-        except ValueError:
-            return None, text
-        return _utc(datetime.combine(d, time.fromisoformat(_pad_time(m.group("time"))))), s[m.end():]
-    m = _TS_TIME.match(s)
-    if m and last is not None:
-        t = time.fromisoformat(_pad_time(m.group("time")))
-        dt = datetime.combine(last.date(), t, tzinfo=timezone.utc)
-        return dt, s[m.end():]
-    return None, text
+def _timeline_entries(section: Section) -> list[tuple[int, str, bool]]:
+    """(file line, text, starts a new entry for sure) of each candidate entry, in order:
+    list items, table rows, the lines of paragraphs, and date sub-headings."""
+    entries: list[tuple[int, str, bool]] = []
+    items = [b for b in section.blocks if b.kind == "item" and not b.quoted]
+    top = min((b.level for b in items), default=1)
+    for block in section.blocks:
+        if block.quoted:
+            continue
+        if block.kind == "item" and block.level == top:
+            entries.append((block.line, " ".join(block.text.split("\n")), True))
+        elif block.kind == "table":
+            for i, row in enumerate(block.rows):
+                if i == 0 and row and row[0].strip().lower() in _TABLE_HEADER_WORDS:
+                    continue
+                entries.append((block.line + i + (1 if i else 0), " — ".join(c for c in row if c), True))
+        elif block.kind == "paragraph":
+            for offset, line in enumerate(block.text.split("\n")):
+                if line.strip():
+                    entries.append((block.line + offset, line.strip(), False))
+        elif block.kind == "heading":
+            entries.append((block.line, block.text, False))
+    return entries
 
 
-def _pad_time(value: str) -> str:
-    return value if len(value.split(":")[0]) == 2 else "0" + value
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
-def parse_timeline(section: Section | None, started_at: datetime | None) -> list[TimelineEvent]:
+def parse_timeline(section: Section | None, started_at: datetime | None, *, zone=None,
+                   default_year: int | None = None) -> list[TimelineEvent]:
     if section is None:
         return []
+    zone = zone or timezone.utc
     events: list[TimelineEvent] = []
     last = started_at
-    default_year = started_at.year if started_at else None
-    lines = section.text.split("\n")
-    for offset, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#") or set(stripped) <= set("|-: "):
+    default_year = started_at.year if started_at else default_year
+    heading_lines = {b.line for b in section.blocks if b.kind == "heading"}
+    for line, content, is_entry in _timeline_entries(section):
+        stripped = _LEADING_MARKUP.sub("", content)
+        try:
+            at, rest, _ = datefind.leading_timestamp(stripped, last, default_year=default_year, zone=zone)
+        except (ValueError, OverflowError):  # an impossible date costs that entry's time only
+            at, rest = None, content
+        if line in heading_lines:
+            if at is not None:
+                last = at  # "### 2023-07-19": the day the entries below happened
             continue
-        item = _LIST_ITEM.match(line)
-        content = item.group(2) if item else stripped
-        if content.startswith("|"):
-            cells = [c.strip() for c in content.strip("|").split("|")]
-            if cells and cells[0].lower() in ("time", "timestamp", "when", "date", "time (utc)"):
-                continue  # table header
-            content = " — ".join(c for c in cells if c)
-        at, rest = _parse_timestamp(content, last, default_year)
-        if at is None and not item and events:
-            events[-1].text += " " + stripped  # continuation of the previous entry
+        if at is None and not is_entry and events:
+            events[-1].text += " " + content  # continuation of the previous entry
             continue
-        if at is None and not item and not events:
+        if at is None and not is_entry and not events:
             continue  # intro prose ("All times UTC.")
         rest = _LEADING_SEPARATORS.sub("", rest).strip()
         text = _strip_md(rest or content)
         if at is not None:
             last = at
-        events.append(TimelineEvent(len(events) + 1, at, text, classify_event(text), section.body_line + offset))
+        events.append(TimelineEvent(len(events) + 1, at, text, classify_event(text), line))
     return events
 
 
@@ -595,42 +575,62 @@ def _first_sentence(text: str, limit: int = 120) -> str:
     return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _block_lines(blocks: list) -> list[str]:
+    """Blocks back to lines that the field readers understand ("- Category: prompt")."""
+    lines: list[str] = []
+    for block in blocks:
+        if block.quoted:
+            continue
+        if block.kind == "item":
+            first, *rest = block.text.split("\n")
+            lines += ["- " + first] + rest
+        elif block.kind in ("paragraph", "table"):
+            lines += block.text.split("\n")
+        elif block.kind == "heading":
+            lines.append("#" * block.level + " " + block.text)
+    return lines
+
+
 def parse_root_causes(section: Section | None) -> list[RootCause]:
     if section is None or is_empty_text(section.text):
         return []
-    lines = section.text.split("\n")
     causes: list[RootCause] = []
-    headings = find_headings(lines, first_line=section.body_line)
+    blocks = [b for b in section.blocks if not b.quoted]
+    headings = [i for i, b in enumerate(blocks) if b.kind == "heading"]
     if headings:
-        for i, h in enumerate(headings):
-            start = h.line - section.body_line + 1
-            end = headings[i + 1].line - section.body_line if i + 1 < len(headings) else len(lines)
-            cause = _cause_from_block(len(causes) + 1, h.text, lines[start:end], h.line)
+        intro = blocks[:headings[0]]
+        for n, i in enumerate(headings):
+            end = headings[n + 1] if n + 1 < len(headings) else len(blocks)
+            cause = _cause_from_block(len(causes) + 1, blocks[i].text, _block_lines(blocks[i + 1:end]), blocks[i].line)
             if cause:
                 causes.append(cause)
+        if not causes and intro:
+            cause = _cause_from_block(1, "", _block_lines(intro), intro[0].line)
+            causes = [cause] if cause else []
         return causes
 
-    items = _top_level_items(lines)
+    items = _top_level_items(section)
     field_only = [bool(_FIELD.match(re.sub(r"\*\*|__", "", it[1][0]))) for it in items]
     if items and not all(field_only):
         pending: list[tuple[int, list[str]]] = []
-        for (offset, item_lines), is_field in zip(items, field_only):
+        for (line, item_lines), is_field in zip(items, field_only):
             if is_field and pending:
                 pending[-1][1].extend(["- " + item_lines[0]] + item_lines[1:])
             else:
-                pending.append((offset, list(item_lines)))
-        for offset, item_lines in pending:
+                pending.append((line, list(item_lines)))
+        for line, item_lines in pending:
             head = item_lines[0]
             bold = re.match(r"^\*\*(.+?)\*\*[:.]?\s*(.*)$", head)
             tag = re.match(r"^(\[[\w -]+\])\s*(.*)$", head)
             title, first = (bold.group(1), bold.group(2)) if bold else (tag.group(1), tag.group(2)) if tag else ("", head)
-            cause = _cause_from_block(len(causes) + 1, title, [first] + item_lines[1:], section.body_line + offset)
+            cause = _cause_from_block(len(causes) + 1, title, [first] + item_lines[1:], line)
             if cause:
                 causes.append(cause)
         return causes
 
-    # Prose: paragraphs led by a bold phrase are separate causes; otherwise one cause.
-    paragraphs = _paragraphs(lines, section.body_line)
+    # Prose: paragraphs led by a bold phrase are separate causes; otherwise the causal
+    # sentences of the prose, else the whole of it as one cause.
+    paragraphs = [(b.line, b.text) for b in blocks if b.kind == "paragraph"]
     bold_led = [p for p in paragraphs if re.match(r"^\*\*.+?\*\*", p[1])]
     if len(bold_led) >= 2:
         for line, para in bold_led:
@@ -639,23 +639,11 @@ def parse_root_causes(section: Section | None) -> list[RootCause]:
             if cause:
                 causes.append(cause)
         return causes
-    cause = _cause_from_block(1, "", lines, section.body_line)
+    found = prose.causes_in_section(section)
+    if found:
+        return found
+    cause = _cause_from_block(1, "", _block_lines(blocks), section.body_line)
     return [cause] if cause else []
-
-
-def _paragraphs(lines: list[str], first_line: int) -> list[tuple[int, str]]:
-    paragraphs: list[tuple[int, str]] = []
-    buffer: list[str] = []
-    start = first_line
-    for offset, line in enumerate(lines + [""]):
-        if line.strip():
-            if not buffer:
-                start = first_line + offset
-            buffer.append(line.strip())
-        elif buffer:
-            paragraphs.append((start, "\n".join(buffer)))
-            buffer = []
-    return paragraphs
 
 
 # --------------------------------------------------------------------------------------
@@ -668,13 +656,12 @@ _EVAL_CASE_REF = re.compile(
 def parse_eval_gaps(section: Section | None, causes: list[RootCause]) -> list[EvalGap]:
     gaps: list[EvalGap] = []
     if section is not None and not is_empty_text(section.text):
-        lines = section.text.split("\n")
-        items = _top_level_items(lines)
+        items = _top_level_items(section)
         if len(items) >= 2:
-            for offset, item_lines in items:
+            for line, item_lines in items:
                 text = _strip_md(" ".join(item_lines))
                 if text:
-                    gaps.append(EvalGap(len(gaps) + 1, text, "analysis", section.body_line + offset))
+                    gaps.append(EvalGap(len(gaps) + 1, text, "analysis", line))
         else:
             text = _strip_md(_clean_block(section.text).replace("\n", " "))
             if text:
@@ -748,21 +735,14 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-def _table_rows(lines: list[str], first_line: int) -> list[tuple[int, dict[str, str]]]:
+def _table_rows(section: Section) -> list[tuple[int, dict[str, str]]]:
     rows: list[tuple[int, dict[str, str]]] = []
-    header: list[str] | None = None
-    for offset, line in enumerate(lines):
-        s = line.strip()
-        if not s.startswith("|"):
-            header = None if not s else header
+    for block in section.blocks:
+        if block.kind != "table" or not block.rows or block.quoted:
             continue
-        cells = [c.strip() for c in s.strip("|").split("|")]
-        if header is None:
-            header = [c.lower() for c in cells]
-            continue
-        if all(set(c) <= set("-: ") for c in cells):
-            continue
-        rows.append((first_line + offset, dict(zip(header, cells))))
+        header = [c.lower() for c in block.rows[0]]
+        for i, cells in enumerate(block.rows[1:], start=2):
+            rows.append((block.line + i, dict(zip(header, cells))))
     return rows
 
 
@@ -793,16 +773,16 @@ def parse_action_items(sections: dict[str, Section], eval_case_id: str | None, e
     items: list[ActionItem] = []
     mitigation = sections.get("mitigation")
     if mitigation is not None and not is_empty_text(mitigation.text):
-        lines = mitigation.text.split("\n")
-        bullets = _top_level_items(lines)
+        bullets = _top_level_items(mitigation)
         if bullets:
-            for offset, item_lines in bullets:
-                item = _item_from_text(len(items) + 1, "immediate", " ".join(item_lines), mitigation.body_line + offset)
+            for line, item_lines in bullets:
+                item = _item_from_text(len(items) + 1, "immediate", " ".join(item_lines), line)
                 item.status = item.status or "done"  # an immediate fix is what was done
                 items.append(item)
         else:
-            items.append(ActionItem(len(items) + 1, "immediate", _strip_md(_clean_block(mitigation.text)), None, None,
-                                    "done", mitigation.body_line))
+            for line, sentence in prose.sentences_of(mitigation) or [(mitigation.body_line,
+                                                                       _strip_md(_clean_block(mitigation.text)))]:
+                items.append(ActionItem(len(items) + 1, "immediate", sentence, None, None, "done", line))
     if eval_case_id or eval_case_checks:
         section = sections.get("new_eval_case")
         text = f"Add eval case {eval_case_id}" + (f": {eval_case_checks}" if eval_case_checks else "") if eval_case_id \
@@ -811,8 +791,7 @@ def parse_action_items(sections: dict[str, Section], eval_case_id: str | None, e
                                 section.body_line if section else None))
     section = sections.get("action_items")
     if section is not None:
-        lines = section.text.split("\n")
-        for line, row in _table_rows(lines, section.body_line):
+        for line, row in _table_rows(section):
             text = _column(row, "action", "item", "task", "what", "description", "follow")
             if not text:
                 text = next(iter(row.values()), "")
@@ -820,12 +799,16 @@ def parse_action_items(sections: dict[str, Section], eval_case_id: str | None, e
                 len(items) + 1, "systemic", _strip_md(text), _column(row, "owner", "who", "assignee", "team"),
                 _parse_date(_column(row, "deadline", "due", "date", "eta", "by")),
                 normalise_status(_column(row, "status", "state", "done")), line))
-        for offset, item_lines in _top_level_items(lines):
+        labels = prose.status_labels(section)
+        for line, item_lines in _top_level_items(section):
             head = item_lines[0]
             if re.match(r"^(eval case|checks)\s*:", re.sub(r"\*\*", "", head), re.I):
                 continue  # a new-eval-case field nested in the container, already counted
-            items.append(_item_from_text(len(items) + 1, "systemic", " ".join(x for x in item_lines if x),
-                                         section.body_line + offset))
+            item = _item_from_text(len(items) + 1, "systemic", " ".join(x for x in item_lines if x), line)
+            item.status = item.status or prose.status_above(labels, line) or prose.status_from_tense(item.text)
+            items.append(item)
+        if not any(a.kind == "systemic" for a in items):
+            items += prose.actions_in_section(section, start_seq=len(items) + 1)
     return items
 
 
@@ -833,29 +816,15 @@ def parse_action_items(sections: dict[str, Section], eval_case_id: str | None, e
 # Prompt diffs, sample outputs, model configuration
 
 
-def _code_blocks(lines: list[str], first_line: int) -> list[tuple[int, str, str]]:
-    """(line, info string, content) of each fenced block."""
-    blocks = []
-    inside = False
-    info, start, buf = "", 0, []
-    for offset, line in enumerate(lines):
-        m = _FENCE.match(line)
-        if m and not inside:
-            inside, info, start, buf = True, m.group(2).lower(), first_line + offset, []
-        elif m and inside:
-            blocks.append((start, info, "\n".join(buf)))
-            inside = False
-        elif inside:
-            buf.append(line)
-    if inside:
-        blocks.append((start, info, "\n".join(buf)))
-    return blocks
+def _code_blocks(section: Section) -> list[tuple[int, str, str]]:
+    """(line, info string, content) of each fenced or indented code block."""
+    return [(b.line, b.info, b.text) for b in section.blocks if b.kind in ("fence", "code")]
 
 
 def parse_prompt_diffs(section: Section | None) -> list[PromptDiff]:
     if section is None or is_empty_text(section.text):
         return []
-    blocks = _code_blocks(section.text.split("\n"), section.body_line)
+    blocks = _code_blocks(section)
     diffs: list[PromptDiff] = []
     plain: list[tuple[int, str]] = []
     for line, info, content in blocks:
@@ -883,26 +852,13 @@ def parse_prompt_diffs(section: Section | None) -> list[PromptDiff]:
 def parse_sample_outputs(section: Section | None) -> list[SampleOutput]:
     if section is None or is_empty_text(section.text):
         return []
-    lines = section.text.split("\n")
     outputs: list[SampleOutput] = []
-    quote: list[str] = []
-    quote_line = 0
-    in_fence = False
-    for offset, line in enumerate(lines + [""]):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        if not in_fence and line.lstrip().startswith(">"):
-            if not quote:
-                quote_line = section.body_line + offset
-            quote.append(re.sub(r"^\s*>\s?", "", line))
-        elif quote:
-            outputs.append(SampleOutput(len(outputs) + 1, "\n".join(quote).strip(), quote_line))
-            quote = []
-    for line, _, content in _code_blocks(lines, section.body_line):
-        outputs.append(SampleOutput(len(outputs) + 1, content.strip(), line))
+    for block in section.blocks:
+        if block.kind == "quote" or (block.kind in ("fence", "code") and not block.quoted):
+            outputs.append(SampleOutput(len(outputs) + 1, block.text.strip(), block.line))
     if not outputs:
-        for offset, item_lines in _top_level_items(lines):
-            outputs.append(SampleOutput(len(outputs) + 1, "\n".join(item_lines).strip(), section.body_line + offset))
+        for line, item_lines in _top_level_items(section):
+            outputs.append(SampleOutput(len(outputs) + 1, "\n".join(item_lines).strip(), line))
     outputs = [o for o in outputs if o.text]
     for i, o in enumerate(outputs, start=1):
         o.seq = i
@@ -964,34 +920,135 @@ def _config_is_empty(config: ModelConfig) -> bool:
 # --------------------------------------------------------------------------------------
 # Files without front matter: dates from the prose
 
-_PROSE_DATE = re.compile(
-    r"(?P<key>started|start|began|detected|mitigated|resolved|published|post-?mortem published)\b[^:\n]{0,20}[:：]\s*"
-    r"(?P<value>\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?(?:Z|[+-]\d{2}:\d{2}|\s*UTC)?)",
-    re.I,
-)
+_DATE_KEY = re.compile(
+    r"(?P<key>incident (?:start(?:ed)?|began|begun|date)|started|start|began|begun|beginning|detected|"
+    r"mitigated|resolved|ended|end|published|posted|post-?mortem published)\b", re.I)
+_PUBLISHED = re.compile(r"^\W{0,5}(?:published|posted|written|updated|last updated|date)\b", re.I)
+_START_WORDS = re.compile(r"\b(?:outage|impact|incident|errors?|problems?|failures?) (?:starts?|began|begins|started)"
+                          r"|\bbegan\b|\bstarted\b", re.I)
 
 
-def _dates_from_text(pm: PostMortem, lines: list[str]) -> None:
-    for line in lines:
-        m = _PROSE_DATE.search(line.replace("**", ""))
-        if not m:
+def _field_for(key: str) -> str:
+    key = key.lower()
+    if key.startswith(("incident", "start", "began", "begun", "beginning")):
+        return "started_at"
+    if key.startswith("detect"):
+        return "detected_at"
+    if key.startswith("mitigat"):
+        return "mitigated_at"
+    if key.startswith(("resolv", "end")):
+        return "resolved_at"
+    return "postmortem_published_at"
+
+
+def _set_date(pm: PostMortem, field: str, value: datetime | None, source: str) -> None:
+    if value is not None and getattr(pm, field) is None:
+        setattr(pm, field, value)
+        pm.date_sources[field] = source
+
+
+def _publication_block(doc: markdown.Document):
+    """The date line under the title ("December 1, 2023", "Published 2024-05-31"): when the
+    text was published, which is not when the incident began."""
+    for block in doc.blocks[:4]:
+        if block.kind != "paragraph":
             continue
-        key = m.group("key").lower()
-        field = ("started_at" if key.startswith(("start", "began")) else
-                 "detected_at" if key.startswith("detect") else
-                 "mitigated_at" if key.startswith("mitigat") else
-                 "resolved_at" if key.startswith("resolv") else "postmortem_published_at")
-        if getattr(pm, field) is None:
-            setattr(pm, field, _as_datetime(m.group("value")))
+        text = markdown.plain_text(block.text)
+        if len(text) > 60:
+            return None
+        found = datefind.find_datetimes(text)
+        if found and (len(text) - (found[0].end - found[0].start) < 20 or _PUBLISHED.match(text)):
+            return block, found[0]
+    return None
+
+
+def _reference_year(pm: PostMortem, doc: markdown.Document, source_path: str) -> int | None:
+    """The year a date written without one ("March 26", "[03-26 17:40]") most likely means."""
+    if pm.started_at:
+        return pm.started_at.year
+    heading = doc.headings()[0].text if doc.headings() else ""
+    for text in (pm.title or "", heading):
+        year = datefind.year_in(text)
+        if year:
+            return year
+    published = _publication_block(doc)
+    if published:
+        return published[1].at.year
+    file_date = datefind.date_in_file_name(Path(source_path).name)
+    if file_date:
+        return file_date.year
+    for block in doc.blocks[:40]:
+        found = datefind.find_datetimes(block.text, limit=1)
+        if found:
+            return found[0].at.year
+    return None
+
+
+def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | None) -> None:
+    """Dates of a file without front matter: key lines ("Started: ...", "Incident began at ...
+    and ended at ..."), the timeline, a date in the title, the first dated sentence."""
+    published = _publication_block(doc)
+    if published:
+        _set_date(pm, "postmortem_published_at", published[1].at, "text")
+    for block in doc.blocks:
+        if block.kind not in ("paragraph", "item") or block.quoted or (published and block is published[0]):
+            continue
+        for line in block.text.split("\n")[:20]:
+            plain = markdown.plain_text(line)
+            if not _DATE_KEY.search(plain[:80]):
+                continue
+            for found in datefind.find_datetimes(plain, default_year=year, zone=zone, limit=4):
+                keys = list(_DATE_KEY.finditer(plain[:found.start]))
+                if keys and found.start - keys[-1].end() < 25:
+                    _set_date(pm, _field_for(keys[-1].group("key")), found.at, "text")
     dated = [e for e in pm.timeline if e.at is not None]
     if dated:
-        pm.started_at = pm.started_at or dated[0].at
+        marked = next((e.at for e in dated if _START_WORDS.search(e.text)), None)
+        _set_date(pm, "started_at", marked or dated[0].at, "timeline")
         detection = next((e.at for e in dated if e.kind == "detection"), None)
         mitigation = next((e.at for e in dated if e.kind == "mitigation"), None)
         resolution = next((e.at for e in reversed(dated) if e.kind == "resolution"), None)
-        pm.detected_at = pm.detected_at or detection
-        pm.mitigated_at = pm.mitigated_at or mitigation
-        pm.resolved_at = pm.resolved_at or resolution or dated[-1].at
+        _set_date(pm, "detected_at", detection, "timeline")
+        _set_date(pm, "mitigated_at", mitigation, "timeline")
+        _set_date(pm, "resolved_at", resolution or max(e.at for e in dated), "timeline")
+    if pm.started_at is None:
+        for found in datefind.find_datetimes(pm.title or "", default_year=year, zone=zone, limit=1):
+            _set_date(pm, "started_at", found.at, "title")
+    if pm.started_at is None:
+        for block in doc.blocks[:12]:
+            if block.kind != "paragraph" or block.quoted or (published and block is published[0]):
+                continue
+            found = datefind.find_datetimes(markdown.plain_text(block.text), default_year=None, zone=zone, limit=1)
+            if found:
+                _set_date(pm, "started_at", found[0].at, "text")
+                break
+    file_date = datefind.date_in_file_name(Path(pm.source_path).name)
+    if file_date:
+        pm.file_date = file_date
+
+
+def parse_notes(pm: PostMortem) -> list[tuple[int | None, str, str]]:
+    """(line, kind, detail) of what the parser could not understand in one file: headings
+    mapped to no section, headings mapped by meaning, sections found empty, no start date."""
+    notes: list[tuple[int | None, str, str]] = []
+    for line, text, key, how in pm.headings:
+        if key is None and text != pm.title:
+            notes.append((line, "unmapped_heading", text))
+        elif how == "meaning":
+            notes.append((line, "heading_by_meaning", f"{text} -> {key}"))
+    for key, section in pm.sections.items():
+        if key in _NOTED_SECTIONS and not any(b.kind != "heading" for b in section.blocks):
+            notes.append((section.line, "empty_section", f"{section.heading} ({key})"))
+    if pm.started_at is None:
+        fallback = next((label for label, value in (("detection", pm.detected_at), ("resolution", pm.resolved_at),
+                                                     ("publication", pm.postmortem_published_at),
+                                                     ("file name", pm.file_date)) if value is not None), None)
+        notes.append((None, "no_start_date", "no start date in front matter, timeline or text; "
+                      + (f"filed under its {fallback} date" if fallback else "left out of every trend")))
+    return notes
+
+
+_NOTED_SECTIONS = ("summary", "root_causes", "action_items", "timeline", "eval_gap", "mitigation")
 
 
 # --------------------------------------------------------------------------------------

@@ -1,11 +1,19 @@
 """Match headings to the sections of the format by meaning, not by exact text.
 
-Real post-mortems say "Contributing factors", "What went wrong" or "Follow-ups" where the
-template says "Root causes" or "Action items"; they use any heading level and case. Each
-canonical section has a list of phrases; a heading matches the first section whose phrase it
-contains after normalisation. Order matters: the more specific phrases come first so that
-"Eval coverage gap analysis" is an eval gap, not a generic analysis, and "Prompt diff" wins
-over "diff".
+Real post-mortems say "Contributing factors", "What went wrong" or "So what's next?" where the
+template says "Root causes" or "Action items"; they use any heading level, setext or HTML
+headings, questions as headings. A heading is classified in three steps, first answer wins:
+
+1. the store's own aliases (`headings:` in its emberline.yaml), exact after normalisation;
+2. rules over the heading's words: phrases ("root cause", "follow-ups"), and the shapes
+   headings take beyond any phrase list: a question about why a check missed it, a heading
+   about the future, a narrative that announces the problems, "Issue 2: ...";
+3. the embedding model the project ships, comparing the heading with a description of each
+   section, for headings no rule knows (`semantic_section_key`, used only when enabled:
+   loading the model costs seconds, so the generated corpus never pays for it).
+
+Order matters within the rules: the more specific come first so that "Eval coverage gap
+analysis" is an eval gap, not a generic analysis, and "Prompt diff" wins over "diff".
 """
 
 from __future__ import annotations
@@ -14,64 +22,79 @@ import functools
 import re
 from dataclasses import dataclass
 
+from pipelines.postmortems.markdown import Block, Document
 from pipelines.postmortems.model import Section
 
 _SECTION_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("eval_gap", ("eval coverage", "eval gap", "evaluation gap", "coverage gap", "why evals",
                   "why the evals", "why our evals", "eval analysis", "what the evals missed",
-                  "test coverage gap")),
+                  "test coverage gap", "why we missed", "why we didn t catch", "why it wasn t caught",
+                  "why wasn t this caught", "why this wasn t caught", "why testing", "why review",
+                  "why tests", "why monitoring", "why detection", "why didn t we", "why did we not",
+                  "how did this get past", "how did this slip", "how it slipped", "backlog check")),
     ("new_eval_case", ("new eval", "eval case", "regression eval", "regression test",
                        "added eval", "eval added")),
     ("prompt_diff", ("prompt diff", "prompt change", "prompt changes", "system prompt diff")),
     ("model_config", ("model version", "model config", "model and config", "sampling config", "prompt and model",
                       "prompt and config", "model and prompt", "config diff",
-                      "model configuration", "model settings", "configuration", "model details")),
+                      "model configuration", "model settings", "model details")),
     ("sample_outputs", ("failing output", "sample output", "bad output", "example output",
-                        "outputs", "examples", "transcripts", "samples", "redacted", "what users saw",
+                        "outputs", "transcripts", "redacted", "what users saw",
                         "what the failures looked like")),
     ("timeline", ("timeline", "chronology", "sequence of events", "time line", "what happened when")),
-    ("root_causes", ("root cause", "contributing factor", "what went wrong", "causes",
-                     "why it happened", "why did this happen", "cause", "analysis")),
-    ("action_items", ("action item", "follow up", "followup", "next step", "systemic",
-                      "prevention", "corrective", "todo", "to do", "remediation items",
-                      "what we will do", "what we're doing", "preventing recurrence")),
-    ("mitigation", ("mitigation", "immediate fix", "resolution", "remediation", "how we fixed", "what we changed",
-                    "what we did",
-                    "recovery", "the fix", "fix", "response")),
-    ("impact", ("impact", "who was affected", "customer effect", "blast radius")),
     ("lessons", ("lessons", "what went well", "what went right", "learnings", "what we learned", "takeaways",
-                 "where we got lucky")),
+                 "where we got lucky", "recurrence")),
+    ("action_items", ("action item", "follow up", "followup", "next step", "systemic",
+                      "prevention", "preventing", "prevent this", "prevent it", "corrective", "todo", "to do",
+                      "remediation items", "what we will do", "what we re doing", "what we are doing",
+                      "doing about", "doing to", "what s next", "whats next", "what next", "next steps",
+                      "going forward", "moving forward", "what changes", "changes we re making",
+                      "improvements", "improve", "future work", "from here", "our commitments",
+                      "commitments", "remediation and prevention", "actions")),
+    ("root_causes", ("root cause", "contributing factor", "causes", "why it happened", "why did this happen",
+                     "why this happened", "cause", "fault", "trigger", "what broke", "how it broke",
+                     "how this went wrong", "went wrong", "went poorly", "five whys", "5 whys", "failure mode",
+                     "overlapping problems", "overlapping issues", "problems", "leadup", "lead up")),
+    ("mitigation", ("mitigation", "immediate fix", "resolution", "remediation", "how we fixed", "what we changed",
+                    "what we did", "recovery", "the fix", "fix", "response", "steps taken", "restoring",
+                    "restored")),
+    ("impact", ("impact", "who was affected", "customer effect", "blast radius")),
     ("detection", ("detection", "how we detected", "how we found out")),
     ("summary", ("summary", "overview", "tl dr", "tldr", "what happened", "background",
-                 "description", "incident")),
+                 "description", "incident report", "incident")),
     ("eval_gap", ("evals", "eval")),  # a bare "Evals" heading, after every more specific eval phrase
 )
+# "Issue 1: ...", "Problem 2 - ...": numbered issue sub-headings name causes.
+_NUMBERED_ISSUE = re.compile(r"^(?:issue|problem|cause|factor|failure|bug|finding)\s*#?\s*\d{1,3}\b")
+SECTION_KEYS = tuple(dict.fromkeys(key for key, _ in _SECTION_PHRASES)) + ("trigger",)
 
 # Sections whose sub-headings belong to them whatever they say: under "Root causes" a cause
 # titled "Prompt change shipped untested" must stay a root cause, not become a prompt diff.
 # Under any other section a sub-heading that names a section of its own starts that section
 # ("Mitigation and action items" holds "New eval case"; some teams nest "Timeline" under
 # "What happened").
-_KEEPS_CHILDREN = {"root_causes", "timeline", "sample_outputs", "prompt_diff", "eval_gap", "new_eval_case"}
-
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+# Under "Lessons learned", "What went wrong" is a lesson about the response, not the causes.
+_KEEPS_CHILDREN = {"root_causes", "timeline", "sample_outputs", "prompt_diff", "eval_gap", "new_eval_case",
+                   "lessons"}
 
 
 def normalise_heading(text: str) -> str:
-    text = re.sub(r"^[\s\d.)(:-]+", "", text.lower())  # "2. Root causes" -> "root causes"
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"^[\s\d.)(:-]{1,20}", "", text)  # "2. Root causes" -> "root causes"
     text = re.sub(r"[^a-z0-9]+", " ", text)
     return text.strip()
 
 
-# Headings repeat across a store ("Summary", "Timeline"...), and matching one walks every
-# phrase: remember the answers.
 @functools.lru_cache(maxsize=4096)
 def section_key(heading: str) -> str | None:
-    norm = f" {normalise_heading(heading)} "
+    """The section a heading names by its words, or None."""
+    norm = normalise_heading(heading)
+    if _NUMBERED_ISSUE.match(norm):
+        return "root_causes"
+    padded = f" {norm} "
     for key, phrases in _SECTION_PHRASES:
         for phrase in phrases:
-            if f" {phrase}" in norm:
+            if f" {phrase}" in padded:
                 return key
     return None
 
@@ -82,32 +105,45 @@ class Heading:
     text: str
     line: int  # 1-based
     key: str | None
+    how: str = "rule"  # how the key was decided: alias, rule, meaning, parent, none
 
 
-def find_headings(lines: list[str], first_line: int = 1) -> list[Heading]:
-    """ATX headings outside code fences. `first_line` is the file line of lines[0]."""
-    headings: list[Heading] = []
-    in_fence = False
-    for offset, line in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
-        match = _HEADING.match(line)
-        if match:
-            text = match.group(2).strip()
-            headings.append(Heading(len(match.group(1)), text, first_line + offset, section_key(text)))
+def classify(heading: str, aliases: dict[str, str] | None = None,
+             semantic=None) -> tuple[str | None, str]:
+    """(section key, how it was decided) for one heading."""
+    if aliases:
+        norm = normalise_heading(heading)
+        for alias, key in aliases.items():
+            if normalise_heading(alias) == norm:
+                return key, "alias"
+    key = section_key(heading)
+    if key is not None:
+        return key, "rule"
+    if semantic is not None:
+        key = semantic(heading)
+        if key is not None:
+            return key, "meaning"
+    return None, "none"
+
+
+def find_headings(doc: Document, aliases: dict[str, str] | None = None, semantic=None) -> list[Heading]:
+    headings = []
+    for block in doc.headings():
+        if block.quoted:
+            continue  # a heading quoted in a sample output is not a section of this file
+        key, how = classify(block.text, aliases, semantic)
+        headings.append(Heading(block.level, block.text, block.line, key, how))
     return headings
 
 
-def split_sections(lines: list[str], first_line: int = 1) -> tuple[str | None, dict[str, Section], list[Heading]]:
+def split_sections(doc: Document, aliases: dict[str, str] | None = None, semantic=None
+                   ) -> tuple[str | None, dict[str, Section], list[Heading]]:
     """Return (title, sections by canonical key, all headings).
 
     The title is the first level-1 heading that is not itself a known section. When a key
-    appears twice (say, two "Follow-ups" headings), the bodies are joined.
+    appears twice (say, two "Follow-ups" headings), the bodies and blocks are joined.
     """
-    headings = find_headings(lines, first_line)
+    headings = find_headings(doc, aliases, semantic)
     title_index = _title_heading(headings)
     title = headings[title_index].text if title_index is not None else None
 
@@ -126,26 +162,43 @@ def split_sections(lines: list[str], first_line: int = 1) -> tuple[str | None, d
             key = parent_key
         else:
             key = h.key if h.key is not None else parent_key
+        if key is not None and h.key is None and i != title_index:
+            h.how = "parent"
         effective.append(key)
         nested.append(key is not None and parent_key == key)
         stack.append((h.level, key))
 
-    sections: dict[str, Section] = {}
+    end_of_doc = doc.first_line + len(doc.lines)
+    parts: dict[str, list[tuple[Heading, bool, int, int]]] = {}
     for i, (h, key) in enumerate(zip(headings, effective)):
         if key is None:
             continue
-        start = h.line - first_line + 1
-        end = headings[i + 1].line - first_line if i + 1 < len(headings) else len(lines)
-        body_lines = lines[start:end]
-        # Keep sub-headings of the same key in the text: root causes use them to split.
-        if key in sections and sections[key].line != h.line:
-            previous = sections[key]
-            heading_line = "#" * h.level + " " + h.text
-            joined = previous.text + "\n" + (heading_line + "\n" if nested[i] else "") + "\n".join(body_lines)
-            sections[key] = Section(key, previous.heading, previous.line, joined, previous.body_line)
-        else:
-            sections[key] = Section(key, h.text, h.line, "\n".join(body_lines), h.line + 1)
+        body_start = _heading_end(doc, h)
+        end = headings[i + 1].line if i + 1 < len(headings) else end_of_doc
+        parts.setdefault(key, []).append((h, nested[i], body_start, end))
+
+    sections: dict[str, Section] = {}
+    for key, chunks in parts.items():
+        first, _, first_body, _ = chunks[0]
+        texts, blocks = [], []
+        for h, is_nested, body_start, end in chunks:
+            if texts and is_nested:
+                texts.append("#" * h.level + " " + h.text)
+                blocks.append(Block("heading", h.line, h.line + 1, h.text, h.level))
+            elif texts:
+                texts.append("")
+            texts.append(doc.source(body_start, end))
+            blocks += [b for b in doc.between(body_start, end)]
+        sections[key] = Section(key, first.text, first.line, "\n".join(texts), first_body, blocks)
     return title, sections, headings
+
+
+def _heading_end(doc: Document, heading: Heading) -> int:
+    """File line after a heading (a setext heading spans two lines)."""
+    for block in doc.blocks:
+        if block.kind == "heading" and block.line == heading.line:
+            return block.end_line
+    return heading.line + 1
 
 
 def _title_heading(headings: list[Heading]) -> int | None:

@@ -33,7 +33,23 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    _drop_outdated_tables(con)
     con.execute(_sql("schema.sql"))
+
+
+def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse written by an older emberline lacks columns this one writes. The ingest
+    tables are derived from the store, so they are dropped and the next ingest re-reads every
+    file (source_files goes too, so no file counts as unchanged); nothing is lost."""
+    existing: dict[str, set[str]] = {}
+    for table, column in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'").fetchall():
+        existing.setdefault(table, set()).add(column)
+    outdated = [t for t, columns in SCHEMAS.items() if t in existing and not set(columns) <= existing[t]]
+    if outdated:
+        for table in SCHEMAS:
+            if table in existing:
+                con.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
 
 
 def create_views(con: duckdb.DuckDBPyConnection, sql_file: str = "views.sql") -> None:

@@ -24,9 +24,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.postmortems.convert import MARKDOWN_SUFFIXES, to_markdown
 from pipelines.postmortems.lint import lint_parsed
 from pipelines.postmortems.model import ParsedFile, Problem
-from pipelines.postmortems.parse import content_hash, parse_bytes
+from pipelines.postmortems.parse import content_hash, parse_bytes, parse_text
+from pipelines.settings import load_settings
 from pipelines.warehouse.db import create_views, insert_frame
 from pipelines.warehouse.rows import INCIDENT_TABLES, finding_rows, frame, postmortem_rows
 from pipelines.warehouse.store import StoredFile, discover
@@ -50,6 +52,7 @@ class IngestSummary:
     files_with_errors: int = 0  # files that did not load (each has an ingest issue)
     issues: int = 0  # ingest issue rows in the warehouse after the run
     lint_findings: int = 0
+    assets_skipped: int = 0  # images, attachments and other files that are not post-mortems
     changed_ids: list[str] = field(default_factory=list)
 
     def as_metadata(self) -> dict:
@@ -61,6 +64,26 @@ class _FileResult:
     stored: StoredFile
     parsed: ParsedFile
     findings: list
+
+
+@functools.lru_cache(maxsize=8)
+def _heading_aliases(store: str | None) -> dict[str, str]:
+    """The store's heading aliases (its emberline.yaml), read once per process."""
+    return load_settings().heading_aliases
+
+
+def parse_stored(raw: bytes, rel_path: str, max_bytes: int, aliases: dict[str, str]) -> ParsedFile:
+    """Parse one stored file's bytes: Markdown directly, other formats converted first.
+    Headings no rule knows are classified by meaning (the model loads only then)."""
+    suffix = Path(rel_path).suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES or not suffix:
+        return parse_bytes(raw, rel_path, max_bytes, heading_aliases=aliases, semantic_headings=True)
+    converted = to_markdown(raw, suffix, rel_path)
+    if converted.text is None:
+        return ParsedFile(rel_path, content_hash(raw), None, converted.problems)
+    parsed = parse_text(converted.text, rel_path, content_hash(raw), aliases, semantic_headings=True)
+    parsed.problems[:0] = converted.problems
+    return parsed
 
 
 def read_and_parse(stored: StoredFile, max_bytes: int) -> _FileResult:
@@ -77,7 +100,8 @@ def read_and_parse(stored: StoredFile, max_bytes: int) -> _FileResult:
             "(EMBERLINE_MAX_FILE_BYTES raises it); not loaded")])
         return _FileResult(stored, parsed, [])
     try:
-        parsed = parse_bytes(raw, stored.rel_path, max_bytes)
+        parsed = parse_stored(raw, stored.rel_path, max_bytes,
+                              _heading_aliases(os.environ.get("EMBERLINE_POSTMORTEMS")))
         return _FileResult(stored, parsed, lint_parsed(parsed))
     except Exception as err:  # noqa: BLE001 - one odd file must never stop the run
         parsed = ParsedFile(stored.rel_path, content_hash(raw), None, [Problem(
@@ -138,13 +162,14 @@ def ingest_store(con: duckdb.DuckDBPyConnection, store: Path, *, workers: int | 
     """Bring the warehouse in line with the files under `store`."""
     now = now or datetime.now(timezone.utc)
     max_bytes = max_file_bytes()
-    files, store_problems = discover(Path(store))
-    summary = IngestSummary(files_seen=len(files) + len(store_problems))
+    assets: list[str] = []
+    files, store_problems = discover(Path(store), assets)
+    summary = IngestSummary(files_seen=len(files) + len(store_problems) + len(assets), assets_skipped=len(assets))
 
     known = {row[0]: row[1:] for row in con.execute(
         "SELECT source_path, size, mtime_ns, incident_id, status FROM source_files").fetchall()}
     current = {f.rel_path: f for f in files}
-    problem_paths = {p.rel_path for p in store_problems}
+    problem_paths = {p.rel_path for p in store_problems} | set(assets)
 
     changed = [f for f in files
                if f.rel_path not in known or known[f.rel_path][:2] != (f.size, f.mtime_ns)]
@@ -244,6 +269,9 @@ def ingest_store(con: duckdb.DuckDBPyConnection, store: Path, *, workers: int | 
                                "severity": "error", "loaded": False, "message": problem.message, "recorded_at": now})
             source_rows.append({"source_path": problem.rel_path, "size": None, "mtime_ns": None,
                                 "content_hash": None, "incident_id": None, "status": "error", "read_at": now})
+        for path in assets:
+            source_rows.append({"source_path": path, "size": None, "mtime_ns": None, "content_hash": None,
+                                "incident_id": None, "status": "skipped_asset", "read_at": now})
         insert_frame(con, "ingest_issues", frame("ingest_issues", issue_rows))
         insert_frame(con, "source_files", frame("source_files", source_rows))
         if touched_only:

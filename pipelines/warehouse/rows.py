@@ -23,7 +23,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "hours_to_postmortem": pl.Float64, "incident_date": pl.Date, "iso_week": pl.String, "quarter": pl.String,
         "completeness": pl.Float64, "missing_sections": pl.List(pl.String), "has_front_matter": pl.Boolean,
         "source_path": pl.String, "content_hash": pl.String, "markdown": pl.String, "ingested_at": _TS,
+        "started_at_source": pl.String, "detected_at_source": pl.String, "mitigated_at_source": pl.String,
+        "resolved_at_source": pl.String, "published_at_source": pl.String, "incident_date_source": pl.String,
     },
+    "parse_notes": {"incident_id": pl.String, "source_path": pl.String, "line": pl.Int32, "kind": pl.String,
+                    "detail": pl.String},
     "timeline_events": {"incident_id": pl.String, "seq": pl.Int32, "occurred_at": _TS, "kind": pl.String,
                         "text": pl.String, "line": pl.Int32},
     "root_causes": {"cause_id": pl.String, "incident_id": pl.String, "seq": pl.Int32, "title": pl.String,
@@ -51,7 +55,9 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 # Tables filled from post-mortems, keyed by incident_id (deleted by it on change).
 INCIDENT_TABLES = ("postmortems", "timeline_events", "root_causes", "eval_gaps", "action_items",
-                   "prompt_diffs", "sample_outputs", "model_configs")
+                   "prompt_diffs", "sample_outputs", "model_configs", "parse_notes")
+_DATE_FIELDS = (("started_at", "started_at"), ("detected_at", "detected_at"), ("mitigated_at", "mitigated_at"),
+                ("resolved_at", "resolved_at"), ("postmortem_published_at", "published_at"))
 
 
 def _minutes(a: datetime | None, b: datetime | None) -> float | None:
@@ -59,10 +65,18 @@ def _minutes(a: datetime | None, b: datetime | None) -> float | None:
 
 
 def _incident_date(pm: PostMortem):
-    for value in (pm.started_at, pm.detected_at, pm.resolved_at, pm.postmortem_published_at):
+    """(the day the incident is filed under, where that came from): its start, else the first
+    other date known, else the date in its file name."""
+    for key in ("started_at", "detected_at", "resolved_at", "postmortem_published_at"):
+        value = getattr(pm, key)
         if value is not None:
-            return value.date()
-    return None
+            source = pm.date_sources.get(key, "front matter")
+            label = {"detected_at": "detection", "resolved_at": "resolution",
+                     "postmortem_published_at": "publication"}.get(key)
+            return value.date(), source if label is None else f"{label} date ({source})"
+    if pm.file_date is not None:
+        return pm.file_date, "file name"
+    return None, None
 
 
 def iso_week(d) -> str | None:
@@ -80,7 +94,7 @@ def postmortem_rows(postmortems: list[PostMortem], ingested_at: datetime) -> dic
     rows: dict[str, list[dict]] = {name: [] for name in INCIDENT_TABLES}
     for pm in postmortems:
         iid = pm.incident_id
-        day = _incident_date(pm)
+        day, day_source = _incident_date(pm)
         lag = _minutes(pm.resolved_at, pm.postmortem_published_at)
         rows["postmortems"].append({
             "incident_id": iid, "title": pm.title, "status": pm.status, "severity": pm.severity,
@@ -98,7 +112,12 @@ def postmortem_rows(postmortems: list[PostMortem], ingested_at: datetime) -> dic
             "completeness": pm.completeness, "missing_sections": pm.missing_sections,
             "has_front_matter": pm.has_front_matter, "source_path": pm.source_path,
             "content_hash": pm.content_hash, "markdown": pm.markdown, "ingested_at": ingested_at,
+            **{f"{column}_source": pm.date_sources.get(key) if getattr(pm, key) is not None else None
+               for key, column in _DATE_FIELDS},
+            "incident_date_source": day_source,
         })
+        rows["parse_notes"] += [{"incident_id": iid, "source_path": pm.source_path, "line": line, "kind": kind,
+                                 "detail": detail} for line, kind, detail in pm.notes]
         rows["timeline_events"] += [
             {"incident_id": iid, "seq": e.seq, "occurred_at": e.at, "kind": e.kind, "text": e.text, "line": e.line}
             for e in pm.timeline]

@@ -34,7 +34,24 @@ CREATE TABLE IF NOT EXISTS postmortems (
     source_path            VARCHAR,      -- relative to the post-mortem store
     content_hash           VARCHAR,      -- sha256 of the file bytes
     markdown               VARCHAR,
-    ingested_at            TIMESTAMPTZ
+    ingested_at            TIMESTAMPTZ,
+    -- Where each date came from: front matter | timeline | text | title (NULL when the date is)
+    started_at_source      VARCHAR,
+    detected_at_source     VARCHAR,
+    mitigated_at_source    VARCHAR,
+    resolved_at_source     VARCHAR,
+    published_at_source    VARCHAR,
+    incident_date_source   VARCHAR       -- as above, "text (published)" for a fallback, or "file name"
+);
+
+-- What the parser did not understand, per file: headings mapped to no section, headings
+-- mapped by meaning (the embedding model), sections found empty, no start date.
+CREATE TABLE IF NOT EXISTS parse_notes (
+    incident_id VARCHAR,
+    source_path VARCHAR,
+    line        INTEGER,
+    kind        VARCHAR,   -- unmapped_heading | heading_by_meaning | empty_section | no_start_date
+    detail      VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS timeline_events (
@@ -109,6 +126,6 @@ CREATE TABLE IF NOT EXISTS source_files (
     source_path VARCHAR PRIMARY KEY,
     size BIGINT, mtime_ns BIGINT, content_hash VARCHAR,
     incident_id VARCHAR,                 -- the id the file claims (loaded or not)
-    status VARCHAR,                      -- loaded | duplicate_kept | duplicate_rejected | error
+    status VARCHAR,                      -- loaded | duplicate_kept | duplicate_rejected | error | skipped_asset
     read_at TIMESTAMPTZ
 );

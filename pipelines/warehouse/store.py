@@ -1,8 +1,9 @@
 """Find every post-mortem file under the store, without ever hanging or crashing on it.
 
 The store is usually a git checkout: symlinks, unreadable folders and loops happen. Every
-*.md file becomes a `StoredFile`, and every path that cannot be walked becomes a
-`StoreProblem`, so a run can account for each file it saw.
+post-mortem file (Markdown, text, HTML and Word exports: `convert.kind_of`) becomes a
+`StoredFile`, every path that cannot be walked a `StoreProblem`, and every other file (images,
+attachments) a skipped asset, so a run can account for each file it saw.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipelines.postmortems.convert import kind_of
+from pipelines.settings import STORE_CONFIG_NAME
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv"}
 
@@ -30,8 +34,9 @@ class StoreProblem:
     message: str
 
 
-def discover(store: Path) -> tuple[list[StoredFile], list[StoreProblem]]:
-    """All *.md files below `store`, following symlinks but never around a loop."""
+def discover(store: Path, assets: list[str] | None = None) -> tuple[list[StoredFile], list[StoreProblem]]:
+    """All post-mortem files below `store`, following symlinks but never around a loop.
+    Other files (images, attachments, the store's own config) are appended to `assets`."""
     files: list[StoredFile] = []
     problems: list[StoreProblem] = []
     store = Path(store)
@@ -65,14 +70,16 @@ def discover(store: Path) -> tuple[list[StoredFile], list[StoreProblem]]:
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
             except OSError as err:
-                if entry.name.endswith(".md"):
+                if kind_of(entry.name) == "postmortem":
                     problems.append(StoreProblem(rel(entry.path), "symlink_loop" if err.errno == 40 else "unreadable",
                                                  f"cannot follow: {err.strerror}"))
                 continue
             if is_dir:
                 walk(entry.path)
                 continue
-            if not entry.name.lower().endswith(".md"):
+            if kind_of(entry.name) != "postmortem" or entry.name.startswith("."):
+                if assets is not None and entry.name != STORE_CONFIG_NAME:
+                    assets.append(rel(entry.path))
                 continue
             try:
                 st = entry.stat(follow_symlinks=True)

@@ -1,0 +1,144 @@
+"""`make bench-extraction`: what the parser recovers from real post-mortems nobody here wrote.
+
+    python bench/extraction.py [--labels ../shared/eval/realworld] [--details]
+
+Reads the real public post-mortems in ../shared/eval/realworld/store (never copied into this
+repository) and scores the parser against their human labels with the set's own rule
+(README there): a labelled item is found when an extracted item of the same file and list
+contains one of its match phrases; each extracted item matches at most one label (greedy, in
+label order). Dates are right within one day; a null label is right only when we return no
+date too. Prints one row per file and the totals, micro-averaged, overall and for the
+AI-related files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import date
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.run import format_table  # noqa: E402
+from pipelines.postmortems.parse import parse_bytes  # noqa: E402
+
+DEFAULT_LABELS = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "realworld"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).lower()
+
+
+def score(labeled: list[dict], extracted: list[str]) -> tuple[int, int, list[int]]:
+    """(labels found, extracted items that matched, index of each found label's match or -1)."""
+    used: set[int] = set()
+    found, hits = 0, []
+    texts = [_norm(t) for t in extracted]
+    for item in labeled:
+        phrases = [_norm(p) for p in item["match"]]
+        hit = -1
+        for j, text in enumerate(texts):
+            if j not in used and any(p in text for p in phrases):
+                used.add(j)
+                found += 1
+                hit = j
+                break
+        hits.append(hit)
+    return found, len(used), hits
+
+
+def _date_right(label: str | None, got: date | None) -> bool:
+    if label is None:
+        return got is None
+    return got is not None and abs((date.fromisoformat(label) - got).days) <= 1
+
+
+def extracted_lists(pm) -> dict[str, list[str]]:
+    causes = [" ".join(x for x in (c.title, c.description) if x) for c in pm.root_causes]
+    actions = [a.text for a in pm.action_items if a.kind != "eval_case"]
+    gaps = [g.text for g in pm.eval_gaps]
+    return {"root_causes": causes, "action_items": actions, "eval_gaps": gaps}
+
+
+def evaluate(labels_dir: Path, details: bool = False) -> tuple[list[dict], list[dict]]:
+    rows, totals = [], {}
+    labels = [json.loads(line) for line in (labels_dir / "labels.jsonl").read_text().splitlines() if line.strip()]
+    for label in labels:
+        path = labels_dir / label["file"]
+        parsed = parse_bytes(path.read_bytes(), path.name, semantic_headings=True)
+        pm = parsed.postmortem
+        row = {"file": path.name[:48]}
+        lists = extracted_lists(pm) if pm else {"root_causes": [], "action_items": [], "eval_gaps": []}
+        for key, short in (("root_causes", "causes"), ("action_items", "actions"), ("eval_gaps", "gaps")):
+            found, matched, hits = score(label[key], lists[key])
+            row[short] = f"{found}/{len(label[key])} ({matched}/{len(lists[key])})"
+            for group in ("all", "ai") if label.get("ai_related") else ("all",):
+                t = totals.setdefault((group, short), [0, 0, 0, 0])
+                t[0] += found
+                t[1] += len(label[key])
+                t[2] += matched
+                t[3] += len(lists[key])
+            if details:
+                print(f"\n## {path.name} {key}")
+                for item, hit in zip(label[key], hits):
+                    print(f"  {'FOUND' if hit >= 0 else 'miss '} {item['summary'][:100]}")
+                unmatched = [t for j, t in enumerate(lists[key]) if j not in hits]
+                for text in unmatched:
+                    print(f"  extra {text[:140]!r}")
+        started = pm.started_at.date() if pm and pm.started_at else None
+        resolved = pm.resolved_at.date() if pm and pm.resolved_at else None
+        row["incident date"] = "ok" if _date_right(label["incident_date"], started) else f"NO ({started})"
+        row["resolved date"] = "ok" if _date_right(label["resolved_date"], resolved) else f"NO ({resolved})"
+        timed = sum(1 for e in (pm.timeline if pm else []) if e.at is not None)
+        row["timed events"] = f"{timed}/{label['timestamped_events']}"
+        for group in ("all", "ai") if label.get("ai_related") else ("all",):
+            t = totals.setdefault((group, "dates"), [0, 0, 0, 0])
+            t[0] += _date_right(label["incident_date"], started) + _date_right(label["resolved_date"], resolved)
+            t[1] += 2
+            e = totals.setdefault((group, "events"), [0, 0, 0, 0])
+            e[0] += min(timed, label["timestamped_events"])
+            e[1] += label["timestamped_events"]
+            e[2] += abs(timed - label["timestamped_events"])
+        rows.append(row)
+    summary = []
+    for group, name in (("all", f"all {len(labels)} files"), ("ai", "AI-related files")):
+        out = {"files": name}
+        for short, target in (("causes", "80/80"), ("actions", "70/70"), ("gaps", "70/-")):
+            found, total, matched, extracted = totals.get((group, short), [0, 0, 0, 0])
+            out[f"{short} recall"] = f"{found / total:.0%} ({found}/{total})" if total else "-"
+            out[f"{short} precision"] = f"{matched / extracted:.0%} ({matched}/{extracted})" if extracted else "-"
+        d = totals.get((group, "dates"), [0, 1, 0, 0])
+        out["dates right ±1 day"] = f"{d[0] / d[1]:.0%} ({d[0]}/{d[1]})"
+        e = totals.get((group, "events"), [0, 1, 0, 0])
+        out["timed events"] = f"{e[0]}/{e[1]} (abs err {e[2]})"
+        summary.append(out)
+    return rows, summary
+
+
+def run(labels: Path = DEFAULT_LABELS) -> list[dict]:
+    return evaluate(labels)[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="folder with labels.jsonl and store/")
+    parser.add_argument("--details", action="store_true", help="list found, missed and extra items per file")
+    args = parser.parse_args(argv)
+    if not (args.labels / "labels.jsonl").is_file():
+        print(f"no labels at {args.labels}: the realworld set lives in ../shared/eval/realworld", file=sys.stderr)
+        return 2
+    rows, summary = evaluate(args.labels, args.details)
+    print("\n## Extraction per file: found/labelled (matched/extracted)\n")
+    print(format_table(rows))
+    print("\n## Extraction totals (targets: causes 80% recall at 80% precision, actions 70/70, gaps 70% recall, "
+          "dates 90%)\n")
+    print(format_table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Causes, actions, eval gaps and events where no heading names them: read from the prose.
+
+Free-form post-mortems tell the causes in a narrative ("the root cause was", "was triggered
+by", "due to"), commit to actions in sentences ("we will", "we have added"), and explain why
+checks missed the problem ("this was not caught in presubmit", "no alert fired"). These rules
+look at the shape of a sentence — a causal connective, a commitment in the first person, a
+check named next to a negation — rather than at a list of phrases from particular documents.
+Every pattern here is linear: bounded repetitions, no nested quantifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from pipelines.postmortems import dates as datefind
+from pipelines.postmortems.markdown import Document, plain_text
+from pipelines.postmortems.model import ActionItem, EvalGap, RootCause, Section, TimelineEvent
+
+# A sentence ends at . ! ? followed by space and a capital, quote or bracket.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]?\s+(?=[A-Z\"“(\[0-9])")
+_MAX_SENTENCE = 600
+
+_CAUSAL = re.compile(
+    r"\b(?:root[- ]cause[sd]?|the cause|caused|causing|triggered|trigger(?:ing)?|due to|because|result(?:ed|ing)? "
+    r"(?:from|in)|stemm(?:ed|ing) from|led to|leading to|owing to|as a result of|the result of|responsible for|"
+    r"contribut(?:ed|ing|or)|the reason|bug|defect|flaw|regression|misconfigur\w*|mistakenly|inadvertently|"
+    r"unintentionally|unintended|incorrect(?:ly)?|wrong(?:ly)?|faulty|broken|broke|failed to|did not (?:filter|check|"
+    r"validate|handle|account)|was not (?:configured|deployed|designed|handled)|assum(?:ed|ption)s?)\b",
+    re.I)
+_CHECK = re.compile(
+    r"\b(?:tests?|testing|tested|evals?|evaluations?|benchmarks?|reviews?|reviewed|reviewer|presubmit|ci|canar(?:y|ies)|"
+    r"staging|smoke[- ]tests?|monitoring|monitored|alerts?|alerting|alarms?|detection|detected|validat\w*|checks?|"
+    r"checked|checklist|drills?|simulat\w*|audit\w*|qa|caught|noticed|oncall|on-call)\b", re.I)
+_MISS = re.compile(
+    r"\b(?:not|never|no|none|nor|without|wasn't|weren't|didn't|don't|doesn't|hadn't|haven't|isn't|cannot|can't|"
+    r"missed|miss|missing|failed to|lack(?:ed|ing)?|gaps?|only|unnoticed|undetected|slipped|escaped|too late|"
+    r"should have|would have|could have|instead of|hard to|insufficient|inadequate|previously missed)\b", re.I)
+_COMMIT_PLANNED = re.compile(
+    r"\b(?:we(?:'ll| will| shall| plan| intend| are (?:going|planning|working|looking|investigating|exploring|"
+    r"continuing|committed|adding|introducing|building|developing|improving|reviewing|changing|updating|"
+    r"implementing|considering)| aim| want| need| must| should| expect| would like)|"
+    r"(?:will|shall) (?:be |now )?\w+|going forward|moving forward|in the future|next steps?|planned|"
+    r"to prevent|to avoid|to ensure|to reduce|we're)\b", re.I)
+_COMMIT_DONE = re.compile(
+    r"\b(?:we(?:'ve| have| had)?(?: since| now| also| already| immediately| quickly| then)? "
+    r"(?:added|removed|revoked|rotated|rolled|reverted|fixed|deployed|shipped|implemented|introduced|disabled|"
+    r"enabled|deleted|replaced|updated|changed|moved|migrated|published|released|registered|contacted|reported|"
+    r"notified|emailed|refactored|rewrote|rewritten|restored|adopted|completed|taken|took|made|created|started|"
+    r"begun|increased|reduced|blocked|patched|hardened|expanded|improved|audited|reviewed|worked|asked|"
+    r"decided|banned|quarantined|purged|cleaned|pinned|upgraded)|"
+    r"(?:has|have) (?:been|since been) \w+ed|(?:was|were) (?:removed|revoked|deleted|rotated|disabled|added|"
+    r"replaced|rolled back|reverted|fixed|deployed|published|updated|taken down|quarantined))\b", re.I)
+_STATUS_LABEL = re.compile(
+    r"^(?P<label>completed|complete|done|finished|in progress|in-progress|ongoing|underway|planned|"
+    r"open|future|upcoming|next|todo|to do|not started)(?: (?:actions?|items?|tasks?|work|fixes|changes))?\s*[:.]?$",
+    re.I)
+_LABEL_STATUS = {"completed": "done", "complete": "done", "done": "done", "finished": "done",
+                 "in progress": "in-progress", "in-progress": "in-progress", "ongoing": "in-progress",
+                 "underway": "in-progress"}
+_ADVICE = re.compile(r"^(?:you|your|users?|developers?|maintainers?|publishers?|readers?)\b|\b(?:you|your) (?:can|should|"
+                     r"may|might|must|need)\b|\bwe (?:recommend|suggest|encourage|advise)\b", re.I)
+
+# Sections whose prose is about the future or the fix: where commitments are actions.
+ACTION_SECTIONS = ("action_items", "lessons", "mitigation")
+# Sections where causes are told, when no section is devoted to them.
+NARRATIVE_SECTIONS = ("summary", "root_causes", "impact", "detection", "trigger", None)
+
+
+def split_sentences(text: str) -> list[tuple[int, str]]:
+    """(line offset within text, sentence) of a paragraph's sentences."""
+    out = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        out.append((text.count("\n", 0, start), text[start:m.start()].strip()))
+        start = m.end()
+    out.append((text.count("\n", 0, start), text[start:].strip()))
+    return [(offset, plain_text(s)[:_MAX_SENTENCE]) for offset, s in out if len(s.split()) >= 4]
+
+
+def sentences_of(section: Section, kinds: tuple[str, ...] = ("paragraph",)) -> list[tuple[int, str]]:
+    """(file line, sentence) of a section's prose, quoted text left out."""
+    out = []
+    for block in section.blocks:
+        if block.kind in kinds and not block.quoted:
+            out += [(block.line + offset, s) for offset, s in split_sentences(block.text)]
+    return out
+
+
+def _all_sentences(doc: Document, sections: dict[str, Section]) -> list[tuple[str | None, int, str]]:
+    """(section key or None, file line, sentence) of the whole body, items included."""
+    owner: list[tuple[int, int, str]] = []
+    for key, section in sections.items():
+        for block in section.blocks:
+            owner.append((block.line, block.end_line, key))
+    keys = {line: key for line, _, key in owner}
+    out = []
+    for block in doc.blocks:
+        if block.quoted or block.kind not in ("paragraph", "item"):
+            continue
+        key = keys.get(block.line)
+        for offset, sentence in split_sentences(block.text):
+            out.append((key, block.line + offset, sentence))
+    return out
+
+
+def is_causal(sentence: str) -> bool:
+    return bool(_CAUSAL.search(sentence)) and not _ADVICE.search(sentence)
+
+
+def is_gap(sentence: str) -> bool:
+    return bool(_CHECK.search(sentence)) and bool(_MISS.search(sentence)) and not _ADVICE.search(sentence)
+
+
+def status_from_tense(text: str) -> str | None:
+    if _COMMIT_DONE.search(text):
+        return "done"
+    if _COMMIT_PLANNED.search(text):
+        return "open"
+    return None
+
+
+def is_commitment(sentence: str) -> bool:
+    return (bool(_COMMIT_DONE.search(sentence)) or bool(_COMMIT_PLANNED.search(sentence))) \
+        and not _ADVICE.search(sentence)
+
+
+def _title(sentence: str, limit: int = 120) -> str:
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _cause(seq: int, sentence: str, line: int) -> RootCause:
+    from pipelines.postmortems.parse import infer_category  # one definition of categories
+
+    category = infer_category(sentence)
+    return RootCause(seq, _title(sentence), category, "inferred" if category else None, sentence, None, line)
+
+
+def causes_in_section(section: Section) -> list[RootCause]:
+    """Causal sentences of a root-cause section written as prose."""
+    sentences = [(line, s) for line, s in sentences_of(section) if is_causal(s)]
+    return [_cause(i, s, line) for i, (line, s) in enumerate(sentences, start=1)]
+
+
+def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCause]:
+    """No section names the causes: the causal sentences of the narrative, at most a handful
+    (a cause is a claim about why, and a post-mortem makes few)."""
+    found = [(line, s) for key, line, s in _all_sentences(doc, sections)
+             if key in NARRATIVE_SECTIONS and is_causal(s) and not is_commitment(s)]
+    return [_cause(i, s, line) for i, (line, s) in enumerate(found[:8], start=1)]
+
+
+def gaps_from_text(doc: Document, sections: dict[str, Section]) -> list[EvalGap]:
+    """Sentences saying why tests, evals, review, monitoring or drills did not catch it."""
+    found = [(line, s) for key, line, s in _all_sentences(doc, sections)
+             if key not in ("action_items", "timeline") and is_gap(s) and not is_commitment(s)]
+    return [EvalGap(i, s, "analysis", line) for i, (line, s) in enumerate(found[:8], start=1)]
+
+
+def status_labels(section: Section) -> list[tuple[int, str]]:
+    """("Completed actions:", "### Planned") labels in a section: (line, status)."""
+    out = []
+    for block in section.blocks:
+        if block.kind in ("heading", "paragraph") and not block.quoted:
+            text = plain_text(block.text).strip()
+            m = _STATUS_LABEL.match(text) if len(text) < 60 else None
+            if m:
+                out.append((block.line, _LABEL_STATUS.get(m.group("label").lower(), "open")))
+    return out
+
+
+def status_above(labels: list[tuple[int, str]], line: int) -> str | None:
+    above = [status for label_line, status in labels if label_line < line]
+    return above[-1] if above else None
+
+
+def actions_in_section(section: Section, start_seq: int = 1) -> list[ActionItem]:
+    """An action section written as prose: one item per commitment sentence."""
+    items = []
+    for line, sentence in sentences_of(section):
+        if is_commitment(sentence):
+            items.append(ActionItem(start_seq + len(items), "systemic", sentence, None, None,
+                                    status_from_tense(sentence), line))
+    return items
+
+
+def actions_from_text(doc: Document, sections: dict[str, Section], start_seq: int = 1) -> list[ActionItem]:
+    """No action section: commitments made in the prose of the sections about the fix and
+    the future, else anywhere in the text."""
+    items = []
+    for key, line, sentence in _all_sentences(doc, sections):
+        if key == "timeline" or not is_commitment(sentence):
+            continue
+        if key not in ACTION_SECTIONS and not re.search(r"\bwe\b|\bour\b", sentence, re.I):
+            continue
+        items.append(ActionItem(start_seq + len(items), "systemic", sentence, None, None,
+                                status_from_tense(sentence), line))
+    return items[:15]
+
+
+def narrative_events(doc: Document, sections: dict[str, Section], *, zone=None,
+                     default_year: int | None = None) -> list[TimelineEvent]:
+    """No timeline section: the sentences that give a clock time are the events."""
+    from pipelines.postmortems.parse import classify_event
+
+    zone = zone or timezone.utc
+    events: list[TimelineEvent] = []
+    last: datetime | None = None
+    for _, line, sentence in _all_sentences(doc, sections):
+        found = datefind.find_datetimes(sentence, default_year=default_year, zone=zone, limit=1)
+        at = None
+        if found and found[0].has_time:
+            at = found[0].at
+        elif found:
+            last = found[0].at
+        elif last is not None:
+            clock = datefind.CLOCK_TIME.search(sentence)
+            if clock and ":" in clock.group("time"):
+                at, _, _ = datefind.leading_timestamp(sentence[clock.start():], last, zone=zone)
+        if at is not None:
+            last = at
+            events.append(TimelineEvent(len(events) + 1, at, sentence, classify_event(sentence), line))
+    return events
