@@ -58,7 +58,8 @@ def _date_right(label: str | None, got: date | None) -> bool:
 
 
 def extracted_lists(pm) -> dict[str, list[str]]:
-    causes = [" ".join(x for x in (c.title, c.description) if x) for c in pm.root_causes]
+    causes = [c.description if c.description.startswith(c.title.rstrip("…")) else f"{c.title} {c.description}"
+              for c in pm.root_causes]
     actions = [a.text for a in pm.action_items if a.kind != "eval_case"]
     gaps = [g.text for g in pm.eval_gaps]
     return {"root_causes": causes, "action_items": actions, "eval_gaps": gaps}
@@ -75,6 +76,12 @@ def evaluate(labels_dir: Path, details: bool = False) -> tuple[list[dict], list[
         lists = extracted_lists(pm) if pm else {"root_causes": [], "action_items": [], "eval_gaps": []}
         for key, short in (("root_causes", "causes"), ("action_items", "actions"), ("eval_gaps", "gaps")):
             found, matched, hits = score(label[key], lists[key])
+            if key == "root_causes" and pm is not None:
+                right = sum(1 for item, hit in zip(label[key], hits)
+                            if hit >= 0 and pm.root_causes[hit].category == item["category"])
+                c = totals.setdefault(("all", "category"), [0, 0])
+                c[0] += right
+                c[1] += found
             row[short] = f"{found}/{len(label[key])} ({matched}/{len(lists[key])})"
             for group in ("all", "ai") if label.get("ai_related") else ("all",):
                 t = totals.setdefault((group, short), [0, 0, 0, 0])
@@ -91,8 +98,9 @@ def evaluate(labels_dir: Path, details: bool = False) -> tuple[list[dict], list[
                     print(f"  extra {text[:140]!r}")
         started = pm.started_at.date() if pm and pm.started_at else None
         resolved = pm.resolved_at.date() if pm and pm.resolved_at else None
-        row["incident date"] = "ok" if _date_right(label["incident_date"], started) else f"NO ({started})"
-        row["resolved date"] = "ok" if _date_right(label["resolved_date"], resolved) else f"NO ({resolved})"
+        row["incident date"] = "ok" if _date_right(label["incident_date"], started) else f"NO ({started or 'no date'})"
+        row["resolved date"] = "ok" if _date_right(label["resolved_date"], resolved) else \
+            f"NO ({resolved or 'no date'})"
         timed = sum(1 for e in (pm.timeline if pm else []) if e.at is not None)
         row["timed events"] = f"{timed}/{label['timestamped_events']}"
         for group in ("all", "ai") if label.get("ai_related") else ("all",):
@@ -115,6 +123,9 @@ def evaluate(labels_dir: Path, details: bool = False) -> tuple[list[dict], list[
         out["dates right ±1 day"] = f"{d[0] / d[1]:.0%} ({d[0]}/{d[1]})"
         e = totals.get((group, "events"), [0, 1, 0, 0])
         out["timed events"] = f"{e[0]}/{e[1]} (abs err {e[2]})"
+        if group == "all":
+            c = totals.get(("all", "category"), [0, 0])
+            out["category of found causes"] = f"{c[0] / c[1]:.0%} ({c[0]}/{c[1]})" if c[1] else "-"
         summary.append(out)
     return rows, summary
 

@@ -231,6 +231,23 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------
+# explain
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from pipelines.postmortems.explain import explain
+    from pipelines.warehouse.ingest import explain_file
+
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    parsed, converter = explain_file(path)
+    print(explain(parsed, converter))
+    return EXIT_OK if parsed.postmortem is not None else EXIT_FINDINGS
+
+
+# --------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
     p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("explain", help="show what the parser reads in one file, line by line",
+                       description="Print the sections, root causes, action items, eval gaps, dates and timeline "
+                                   "the parser finds in a post-mortem file, each with its line, and what it did not "
+                                   "understand (headings mapped to no section, empty sections, missing dates).")
+    p.add_argument("path", help="a post-mortem file (.md, .markdown, .txt, .html, .docx)")
+    p.set_defaults(func=cmd_explain)
 
     register_report_commands(sub)
     return parser

@@ -41,7 +41,8 @@ _DAY = r"(?:[012]?\d|3[01])(?:st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d\d"
 _TIME = (r"(?:[01]?\d|2[0-3])(?::[0-5]\d){1,2}(?:\.\d{1,6})?(?:\s?[ap]\.?m\.?)?"
          r"|(?:1[0-2]|0?[1-9])\s?[ap]\.?m\.?")
-_ZONE = (r"(?:Z|UTC|GMT|[+-](?:0\d|1[0-4]):?[0-5]\d|\(?(?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d\d)?\)?|"
+# Zone abbreviations are upper case even in a case-blind pattern: "first" is not a zone.
+_ZONE = (r"(?-i:Z|UTC|GMT|[+-](?:0\d|1[0-4]):?[0-5]\d|\(?(?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d\d)?\)?|"
          r"US/(?:Pacific|Eastern|Central|Mountain)|[A-Z]{2,4}T|PT|ET|CT|MT)")
 _DATE_FORMS = (
     rf"{_YEAR}-[01]\d-[0-3]\d",

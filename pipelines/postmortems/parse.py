@@ -139,7 +139,7 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
         pm.root_causes = prose.causes_from_text(doc, sections)
     pm.eval_gaps = parse_eval_gaps(sections.get("eval_gap"), pm.root_causes)
     if not any(g.source == "analysis" for g in pm.eval_gaps) and front is None:
-        pm.eval_gaps = prose.gaps_from_text(doc, sections) or pm.eval_gaps
+        pm.eval_gaps = prose.merge_gaps(pm.eval_gaps, prose.gaps_from_text(doc, sections))
     pm.new_eval_case_id, pm.new_eval_case_checks = parse_new_eval_case(sections)
     pm.action_items = parse_action_items(sections, pm.new_eval_case_id, pm.new_eval_case_checks)
     if front is None and not any(a.kind == "systemic" for a in pm.action_items):
@@ -399,7 +399,6 @@ def classify_event(text: str) -> str:
 
 _LEADING_MARKUP = re.compile(r"^[\s|*_`\[(]{1,20}")
 _LEADING_SEPARATORS = re.compile(r"^[\s*_`|:\])—–-]{1,20}")
-_TABLE_HEADER_WORDS = ("time", "timestamp", "when", "date", "time (utc)")
 
 
 def _timeline_entries(section: Section) -> list[tuple[int, str, bool]]:
@@ -415,8 +414,8 @@ def _timeline_entries(section: Section) -> list[tuple[int, str, bool]]:
             entries.append((block.line, " ".join(block.text.split("\n")), True))
         elif block.kind == "table":
             for i, row in enumerate(block.rows):
-                if i == 0 and row and row[0].strip().lower() in _TABLE_HEADER_WORDS:
-                    continue
+                if i == 0:
+                    continue  # a table's first row is its header
                 entries.append((block.line + i + (1 if i else 0), " — ".join(c for c in row if c), True))
         elif block.kind == "paragraph":
             for offset, line in enumerate(block.text.split("\n")):
@@ -439,9 +438,12 @@ def parse_timeline(section: Section | None, started_at: datetime | None, *, zone
     for line, content, is_entry in _timeline_entries(section):
         stripped = _LEADING_MARKUP.sub("", content)
         try:
-            at, rest, _ = datefind.leading_timestamp(stripped, last, default_year=default_year, zone=zone)
+            at, rest, has_time = datefind.leading_timestamp(stripped, last, default_year=default_year, zone=zone)
         except (ValueError, OverflowError):  # an impossible date costs that entry's time only
-            at, rest = None, content
+            at, rest, has_time = None, content, False
+        if at is not None and not has_time and not is_entry and len(rest.strip()) < 30:
+            last = at  # a date line ("2026-03-12 (all times UTC)"): the day of the entries below
+            continue
         if line in heading_lines:
             if at is not None:
                 last = at  # "### 2023-07-19": the day the entries below happened
@@ -480,19 +482,30 @@ _CATEGORY_SYNONYMS = {
     "process": "process", "human process": "process", "review process": "process",
     "other": "other",
 }
+# Evidence for a category, as word stems (matched at a word start): what kind of thing failed,
+# never who sells it. A provider's name says nothing: OpenAI's own post-mortem is not an
+# upstream-provider incident, and "outage" is what every post-mortem is about.
 _CATEGORY_KEYWORDS = (
-    ("upstream-provider", ("provider", "upstream", "429", "rate limit", "rate-limit", "api degradation", "outage",
-                           "deprecat", "alias", "snapshot", "vendor", "openai", "anthropic", "gemini")),
-    ("retrieval", ("index", "retriev", "embedding", "rag", "vector", "chunk", "re-index", "reindex", "corpus")),
+    ("upstream-provider", ("provider", "upstream", "third-party", "third party", "429", "rate limit", "rate-limit",
+                           "api degradation", "deprecat", "vendor", "supply chain", "supply-chain", "dependency",
+                           "dependencies", "package index", "malicious package")),
+    ("retrieval", ("index", "retriev", "embedding", "rag ", "vector", "chunk", "re-index", "reindex", "corpus",
+                   "search result")),
     ("prompt", ("prompt", "system message", "few-shot", "instruction")),
     ("config", ("config", "temperature", "top_p", "max_tokens", "feature flag", "setting", "environment variable",
-                "override", "parameter")),
-    ("data", ("dataset", "label", "contamina", "training data", "fine-tun", "pii", "personal data")),
+                "override", "parameter", "permission", "grant", "token", "credential", "pinned", "unpinned",
+                "version")),
+    ("data", ("dataset", "data set", "training data", "label", "contamina", "fine-tun", "pii", "personal data",
+              "feature file", "schema", "duplicate row", "normaliz", "normalis")),
     ("infrastructure", ("gpu", "cache", "latency", "kubernetes", "timeout", "queue", "capacity", "memory", "node",
-                        "deploy", "database", "network")),
+                        "deploy", "database", "network", "dns", "server", "cluster", "certificate", "load balanc",
+                        "backbone", "crash", "disk", "cpu", "overload")),
     ("model", ("model", "hallucinat", "tokenizer", "weights", "refus")),
-    ("process", ("review", "process", "runbook", "on-call", "oncall", "approval", "checklist", "skipped")),
+    ("process", ("review", "process", "runbook", "on-call", "oncall", "approval", "checklist", "skipped", "manual",
+                 "test plan", "procedure", "coverage", "documentation")),
 )
+_CATEGORY_PATTERNS = tuple((cat, re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + ")", re.I))
+                           for cat, words in _CATEGORY_KEYWORDS)
 
 
 def normalise_category(value: str | None) -> str | None:
@@ -510,11 +523,12 @@ def normalise_category(value: str | None) -> str | None:
     return "other"
 
 
-def infer_category(text: str) -> str | None:
-    lowered = text.lower()
-    best, best_score = None, 0
-    for cat, words in _CATEGORY_KEYWORDS:
-        score = sum(lowered.count(w) for w in words)
+def infer_category(text: str) -> str:
+    """The category a cause's words point to; "other" when they point nowhere, so every
+    cause has one (marked inferred by the caller)."""
+    best, best_score = "other", 0
+    for cat, pattern in _CATEGORY_PATTERNS:
+        score = sum(1 for _ in pattern.finditer(text[:5000]))
         if score > best_score:
             best, best_score = cat, score
     return best
@@ -608,6 +622,20 @@ def parse_root_causes(section: Section | None) -> list[RootCause]:
             cause = _cause_from_block(1, "", _block_lines(intro), intro[0].line)
             causes = [cause] if cause else []
         return causes
+
+    table_rows = _table_rows(section)
+    if table_rows:
+        # A "Root Causes" table (Google-style docs): one cause per row.
+        for line, row in table_rows:
+            text = _column(row, "cause", "description", "what", "issue", "factor", "summary") \
+                or next(iter(row.values()), "")
+            category = _column(row, "category", "type", "kind", "area")
+            lines = [text] + ([f"Category: {category}"] if category else [])
+            cause = _cause_from_block(len(causes) + 1, "", lines, line)
+            if cause:
+                causes.append(cause)
+        if causes:
+            return causes
 
     items = _top_level_items(section)
     field_only = [bool(_FIELD.match(re.sub(r"\*\*|__", "", it[1][0]))) for it in items]
@@ -780,9 +808,8 @@ def parse_action_items(sections: dict[str, Section], eval_case_id: str | None, e
                 item.status = item.status or "done"  # an immediate fix is what was done
                 items.append(item)
         else:
-            for line, sentence in prose.sentences_of(mitigation) or [(mitigation.body_line,
-                                                                       _strip_md(_clean_block(mitigation.text)))]:
-                items.append(ActionItem(len(items) + 1, "immediate", sentence, None, None, "done", line))
+            items.append(ActionItem(len(items) + 1, "immediate", _strip_md(_clean_block(mitigation.text)), None, None,
+                                    "done", mitigation.body_line))
     if eval_case_id or eval_case_checks:
         section = sections.get("new_eval_case")
         text = f"Add eval case {eval_case_id}" + (f": {eval_case_checks}" if eval_case_checks else "") if eval_case_id \

@@ -40,8 +40,7 @@ _COMMIT_PLANNED = re.compile(
     r"\b(?:we(?:'ll| will| shall| plan| intend| are (?:going|planning|working|looking|investigating|exploring|"
     r"continuing|committed|adding|introducing|building|developing|improving|reviewing|changing|updating|"
     r"implementing|considering)| aim| want| need| must| should| expect| would like)|"
-    r"(?:will|shall) (?:be |now )?\w+|going forward|moving forward|in the future|next steps?|planned|"
-    r"to prevent|to avoid|to ensure|to reduce|we're)\b", re.I)
+    r"going forward|moving forward|in the future|next steps?|we're)\b", re.I)
 _COMMIT_DONE = re.compile(
     r"\b(?:we(?:'ve| have| had)?(?: since| now| also| already| immediately| quickly| then)? "
     r"(?:added|removed|revoked|rotated|rolled|reverted|fixed|deployed|shipped|implemented|introduced|disabled|"
@@ -87,8 +86,9 @@ def sentences_of(section: Section, kinds: tuple[str, ...] = ("paragraph",)) -> l
     return out
 
 
-def _all_sentences(doc: Document, sections: dict[str, Section]) -> list[tuple[str | None, int, str]]:
-    """(section key or None, file line, sentence) of the whole body, items included."""
+def _all_sentences(doc: Document, sections: dict[str, Section], with_block: bool = False) -> list[tuple]:
+    """(section key or None, file line, sentence) of the whole body, items included; with
+    `with_block`, (key, block line, file line, sentence)."""
     owner: list[tuple[int, int, str]] = []
     for key, section in sections.items():
         for block in section.blocks:
@@ -100,7 +100,8 @@ def _all_sentences(doc: Document, sections: dict[str, Section]) -> list[tuple[st
             continue
         key = keys.get(block.line)
         for offset, sentence in split_sentences(block.text):
-            out.append((key, block.line + offset, sentence))
+            out.append((key, block.line, block.line + offset, sentence) if with_block
+                       else (key, block.line + offset, sentence))
     return out
 
 
@@ -120,9 +121,18 @@ def status_from_tense(text: str) -> str | None:
     return None
 
 
+_FIRST_PERSON_FUTURE = re.compile(
+    r"\bwe(?:'ll| will| shall| plan| intend| are (?:going|planning|working on|committed))\b", re.I)
+
+
 def is_commitment(sentence: str) -> bool:
     return (bool(_COMMIT_DONE.search(sentence)) or bool(_COMMIT_PLANNED.search(sentence))) \
         and not _ADVICE.search(sentence)
+
+
+def is_promise(sentence: str) -> bool:
+    """A first-person promise about the future: an action, never a cause or a gap."""
+    return bool(_FIRST_PERSON_FUTURE.search(sentence))
 
 
 def _title(sentence: str, limit: int = 120) -> str:
@@ -136,25 +146,47 @@ def _cause(seq: int, sentence: str, line: int) -> RootCause:
     return RootCause(seq, _title(sentence), category, "inferred" if category else None, sentence, None, line)
 
 
+def _grouped(found: list[tuple[int, int, str]]) -> list[tuple[int, str]]:
+    """Causal sentences that follow each other in one paragraph tell one cause: join them.
+    `found` holds (paragraph id, file line, sentence) in order."""
+    groups: list[tuple[int, int, list[str]]] = []
+    for paragraph, line, sentence in found:
+        if groups and groups[-1][0] == paragraph and len(groups[-1][2]) < 3:
+            groups[-1][2].append(sentence)
+        else:
+            groups.append((paragraph, line, [sentence]))
+    return [(line, " ".join(sentences)) for _, line, sentences in groups]
+
+
 def causes_in_section(section: Section) -> list[RootCause]:
     """Causal sentences of a root-cause section written as prose."""
-    sentences = [(line, s) for line, s in sentences_of(section) if is_causal(s)]
-    return [_cause(i, s, line) for i, (line, s) in enumerate(sentences, start=1)]
+    found = [(line - offset, line, s) for block in section.blocks if block.kind == "paragraph" and not block.quoted
+             for offset, s in split_sentences(block.text) for line in [block.line + offset] if is_causal(s)]
+    return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found), start=1)]
 
 
 def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCause]:
     """No section names the causes: the causal sentences of the narrative, at most a handful
     (a cause is a claim about why, and a post-mortem makes few)."""
-    found = [(line, s) for key, line, s in _all_sentences(doc, sections)
-             if key in NARRATIVE_SECTIONS and is_causal(s) and not is_commitment(s)]
-    return [_cause(i, s, line) for i, (line, s) in enumerate(found[:8], start=1)]
+    found = [(paragraph, line, s) for key, paragraph, line, s in _all_sentences(doc, sections, with_block=True)
+             if key in NARRATIVE_SECTIONS and is_causal(s) and not is_promise(s)]
+    return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found)[:8], start=1)]
 
 
 def gaps_from_text(doc: Document, sections: dict[str, Section]) -> list[EvalGap]:
     """Sentences saying why tests, evals, review, monitoring or drills did not catch it."""
     found = [(line, s) for key, line, s in _all_sentences(doc, sections)
-             if key not in ("action_items", "timeline") and is_gap(s) and not is_commitment(s)]
+             if key not in ("action_items", "timeline") and is_gap(s) and not is_promise(s)]
     return [EvalGap(i, s, "analysis", line) for i, (line, s) in enumerate(found[:8], start=1)]
+
+
+def merge_gaps(from_causes: list[EvalGap], from_text: list[EvalGap]) -> list[EvalGap]:
+    """The causes' own why-missed notes, then the text's gap sentences not already among them."""
+    seen = {g.line for g in from_causes}
+    merged = list(from_causes) + [g for g in from_text if g.line not in seen]
+    for seq, gap in enumerate(merged, start=1):
+        gap.seq = seq
+    return merged
 
 
 def status_labels(section: Section) -> list[tuple[int, str]]:

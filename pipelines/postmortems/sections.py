@@ -39,7 +39,7 @@ _SECTION_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
                       "prompt and config", "model and prompt", "config diff",
                       "model configuration", "model settings", "model details")),
     ("sample_outputs", ("failing output", "sample output", "bad output", "example output",
-                        "outputs", "transcripts", "redacted", "what users saw",
+                        "outputs", "examples", "samples", "transcripts", "redacted", "what users saw",
                         "what the failures looked like")),
     ("timeline", ("timeline", "chronology", "sequence of events", "time line", "what happened when")),
     ("lessons", ("lessons", "what went well", "what went right", "learnings", "what we learned", "takeaways",
@@ -66,6 +66,10 @@ _SECTION_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # "Issue 1: ...", "Problem 2 - ...": numbered issue sub-headings name causes.
 _NUMBERED_ISSUE = re.compile(r"^(?:issue|problem|cause|factor|failure|bug|finding)\s*#?\s*\d{1,3}\b")
+# A question about why a check let it through: "Why didn't review catch this?", "How did this
+# get past our tests?"
+_WHY_MISSED = re.compile(r"^(?:why|how)\b[a-z0-9 ]{0,80}\b(?:catch|caught|miss|missed|detect|detected|notice|"
+                         r"noticed|slip|slipped|get past|got past|escape|escaped)\b")
 SECTION_KEYS = tuple(dict.fromkeys(key for key, _ in _SECTION_PHRASES)) + ("trigger",)
 
 # Sections whose sub-headings belong to them whatever they say: under "Root causes" a cause
@@ -91,6 +95,8 @@ def section_key(heading: str) -> str | None:
     norm = normalise_heading(heading)
     if _NUMBERED_ISSUE.match(norm):
         return "root_causes"
+    if _WHY_MISSED.match(norm):
+        return "eval_gap"
     padded = f" {norm} "
     for key, phrases in _SECTION_PHRASES:
         for phrase in phrases:
@@ -185,8 +191,6 @@ def split_sections(doc: Document, aliases: dict[str, str] | None = None, semanti
             if texts and is_nested:
                 texts.append("#" * h.level + " " + h.text)
                 blocks.append(Block("heading", h.line, h.line + 1, h.text, h.level))
-            elif texts:
-                texts.append("")
             texts.append(doc.source(body_start, end))
             blocks += [b for b in doc.between(body_start, end)]
         sections[key] = Section(key, first.text, first.line, "\n".join(texts), first_body, blocks)

@@ -86,6 +86,18 @@ def parse_stored(raw: bytes, rel_path: str, max_bytes: int, aliases: dict[str, s
     return parsed
 
 
+def explain_file(path: Path) -> tuple[ParsedFile, str]:
+    """One file parsed exactly as ingest would (the store's aliases, conversion), and the
+    converter that read it, for `emberline explain`."""
+    stat_result = path.stat()
+    stored = StoredFile(path.name, path, stat_result.st_size, stat_result.st_mtime_ns)
+    result = read_and_parse(stored, max_file_bytes())
+    suffix = path.suffix.lower()
+    converter = "markdown" if suffix in MARKDOWN_SUFFIXES or not suffix else \
+        to_markdown(b"", suffix, path.name).converter
+    return result.parsed, converter
+
+
 def read_and_parse(stored: StoredFile, max_bytes: int) -> _FileResult:
     try:
         with open(stored.abs_path, "rb") as fh:

@@ -1,0 +1,155 @@
+"""Free-form post-mortems in the shapes teams publish them: fixtures written here, in the
+styles of real ones (a provider status page, a Google-style doc, a blog post with question
+headings), never copied from the evaluation set."""
+
+from datetime import datetime, timezone
+
+from pipelines.postmortems.parse import parse_text
+from pipelines.postmortems.sections import classify, section_key
+
+STATUS_PAGE = """# RESOLVED: Chat API customers saw elevated error rates in one region
+
+Incident began at 2026-05-04 09:12 and ended at 2026-05-04 10:40 (all times are US/Pacific).
+
+## Incident Report
+
+### Summary
+
+On Monday, 4 May 2026, customers calling the Chat API in the EU region received HTTP 500 errors
+for 88 minutes.
+
+### Root Cause
+
+The outage was triggered by a configuration change to the shared request router that set the
+connection pool to zero for one cell. Requests for that cell failed immediately.
+
+### Remediation and Prevention
+
+Engineers rolled back the router configuration at 10:31 and the error rate returned to normal.
+We will add a validation step that rejects a pool size of zero before a configuration is pushed.
+"""
+
+GOOGLE_DOC = """# Batch scoring outage, 12 March 2026
+
+Status: final. Owners: ml-platform on-call.
+
+## Summary
+
+Nightly batch scoring wrote no predictions for six hours.
+
+## Root Causes
+
+| Cause | Category |
+|---|---|
+| The feature export job wrote an empty partition after a schema rename | data |
+| The scoring job treated an empty partition as success | process |
+
+## Trigger
+
+A column was renamed in the upstream warehouse table.
+
+## Action Items
+
+| Action item | Owner | Bug |
+|---|---|---|
+| Fail the scoring job on an empty input partition | ml-platform | #4411 |
+| Add a schema contract test between export and scoring | data-eng | #4412 |
+
+## Timeline
+
+2026-03-12 (all times UTC)
+
+- 01:00 export job runs and writes an empty partition
+- 01:30 scoring job starts, finds no rows, reports success
+- 07:10 analyst notices yesterday's predictions are missing
+- 07:45 export re-run, scoring re-run
+"""
+
+BLOG = """# What happened to answer quality last week
+
+November 20, 2026
+
+Last week some answers from our support assistant cited articles that did not exist.
+
+## What happened?
+
+On November 12, 2026 we shipped a new system prompt. The root cause was an instruction that
+told the model to always cite a source, even when retrieval returned nothing.
+
+## Why didn't our evals catch it?
+
+Our eval set had no questions for which retrieval comes back empty, so the new instruction was
+never tested on that path.
+
+## So what's next?
+
+Completed:
+
+- Reverted the instruction to cite only retrieved sources.
+
+Planned:
+
+- Add empty-retrieval questions to the regression eval set.
+- We will alert when the share of answers without a retrieved source changes by more than 5%.
+"""
+
+
+def parse(text, name="pm.md"):
+    return parse_text(text, name).postmortem
+
+
+def test_status_page_dates_convert_from_the_stated_zone():
+    pm = parse(STATUS_PAGE)
+    assert pm.started_at == datetime(2026, 5, 4, 16, 12, tzinfo=timezone.utc)  # 09:12 PDT
+    assert pm.resolved_at == datetime(2026, 5, 4, 17, 40, tzinfo=timezone.utc)
+    assert pm.date_sources["started_at"] == "text"
+    assert [c.line for c in pm.root_causes] == [14]
+    assert "configuration change" in pm.root_causes[0].description
+    assert pm.root_causes[0].category == "config" and pm.root_causes[0].category_source == "inferred"
+    actions = {a.text: a.status for a in pm.action_items}
+    assert any("validation step" in t and s == "open" for t, s in actions.items())
+
+
+def test_google_doc_causes_and_actions_from_tables_and_dated_timeline():
+    pm = parse(GOOGLE_DOC)
+    assert [(c.title[:25], c.category, c.category_source) for c in pm.root_causes] == [
+        ("The feature export job wr", "data", "explicit"), ("The scoring job treated a", "process", "explicit")]
+    systemic = [a for a in pm.action_items if a.kind == "systemic"]
+    assert [c.line for c in pm.root_causes] == [13, 14]
+    assert [(a.owner, a.line) for a in systemic] == [("ml-platform", 24), ("data-eng", 25)]
+    assert [e.at.hour for e in pm.timeline] == [1, 1, 7, 7]
+    assert pm.timeline[0].at.date().isoformat() == "2026-03-12"
+    assert pm.started_at == datetime(2026, 3, 12, 1, 0, tzinfo=timezone.utc)
+
+
+def test_blog_question_headings_status_labels_and_narrative_cause():
+    pm = parse(BLOG)
+    assert pm.postmortem_published_at.date().isoformat() == "2026-11-20"
+    assert pm.started_at.date().isoformat() == "2026-11-12"  # the incident, not the publication
+    assert any("always cite a source" in c.description for c in pm.root_causes)
+    assert [g.text for g in pm.eval_gaps if g.source == "analysis"][0].startswith("Our eval set had no questions")
+    statuses = [(a.text[:20], a.status) for a in pm.action_items if a.kind == "systemic"]
+    assert statuses == [("Reverted the instruc", "done"), ("Add empty-retrieval ", "open"),
+                        ("We will alert when t", "open")]
+
+
+def test_heading_shapes_beyond_a_phrase_list():
+    assert section_key("Three overlapping problems") == "root_causes"
+    assert section_key("Why didn't review catch this?") == "eval_gap"
+    assert section_key("What changes now") == "action_items"
+    assert section_key("Issue 2: the retry storm") == "root_causes"
+    assert section_key("Improvements we are making") == "action_items"
+    assert classify("Wie es dazu kam", {"wie es dazu kam": "root_causes"}) == ("root_causes", "alias")
+    assert classify("Appendix") == (None, "none")
+
+
+def test_what_went_wrong_under_lessons_is_a_lesson_not_the_causes():
+    text = "# T\n\n## Root Cause\n\nA bad flag.\n\n## Lessons Learned\n\n### What went wrong\n\n- Paging was slow\n"
+    pm = parse(text)
+    assert pm.sections["lessons"].heading == "Lessons Learned"
+    assert [c.description for c in pm.root_causes] == ["A bad flag."]
+
+
+def test_every_cause_gets_a_category_and_vendor_names_are_no_evidence():
+    pm = parse("# T\n\n## Root causes\n\n- OpenAI and Anthropic were mentioned in the outage notes.\n")
+    assert pm.root_causes[0].category == "other" and pm.root_causes[0].category_source == "inferred"
