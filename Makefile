@@ -7,13 +7,14 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help setup run test bench bench-quality dagster dashboard lint browser screenshots clean
+.PHONY: help setup run test bench bench-quality bench-extraction dagster dashboard lint browser screenshots clean
 
 help:
 	@echo "make run            set up, then run the main job on data/postmortems and print a summary"
 	@echo "make test           set up, then run the test suite"
 	@echo "make bench          speed and memory benchmarks (generated corpus), printed as tables"
 	@echo "make bench-quality  theme quality against human-labelled incidents in ../shared/eval"
+	@echo "make bench-extraction  causes, actions, eval gaps and dates read from real post-mortems (../shared/eval/realworld)"
 	@echo "make dagster        Dagster UI and daemon on http://localhost:3000 (schedules and sensors tick)"
 	@echo "make dashboard      Streamlit dashboard on http://localhost:8501"
 	@echo "make lint           lint the post-mortem store"
@@ -40,6 +41,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
+
+bench-extraction: $(STAMP)
+	$(BIN)/python bench/extraction.py
 
 bench-quality: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

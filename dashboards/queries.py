@@ -664,6 +664,16 @@ def health_totals(version: WarehouseVersion, quarter: str | None) -> dict:
 
 
 @_cached
+def parse_notes(version: WarehouseVersion, quarter: str | None) -> pl.DataFrame:
+    """What the parser did not understand, per file (table parse_notes)."""
+    return read_frame(version, """
+        SELECT n.incident_id, n.source_path, n.line, replace(n.kind, '_', ' ') AS what, n.detail
+        FROM parse_notes n LEFT JOIN postmortems p USING (incident_id)
+        WHERE $quarter IS NULL OR p.quarter = $quarter
+        ORDER BY n.kind, n.source_path, n.line""", {"quarter": quarter})
+
+
+@_cached
 def sensitive_and_blame_findings(version: WarehouseVersion, quarter: str | None) -> pl.DataFrame:
     return read_frame(version, """
         SELECT f.incident_id, p.title, f.rule_id, f.rule, f.line, f.message, f.hint, f.source_path

@@ -18,7 +18,7 @@ def emberline(*args: str, env: dict | None = None) -> subprocess.CompletedProces
                           text=True, env={**os.environ, **(env or {})}, timeout=900)
 
 
-@pytest.mark.parametrize("command", ["run", "ingest", "lint", "new", "sql", "similar"])
+@pytest.mark.parametrize("command", ["run", "ingest", "lint", "new", "sql", "similar", "explain"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -104,3 +104,17 @@ def test_ingest_command_runs_through_dagster_and_publishes(tmp_path, store):
     assert (tmp_path / "wh.duckdb").exists() and (tmp_path / "build" / "wh.duckdb").exists()
     # The run is recorded in the Dagster instance, so the UI shows it.
     assert any((tmp_path / "dagster").rglob("*.db"))
+
+
+def test_explain_shows_what_the_parser_reads_with_lines(tmp_path):
+    from tests.postmortems.test_freeform import GOOGLE_DOC
+
+    path = tmp_path / "batch-scoring.md"
+    path.write_text(GOOGLE_DOC)
+    result = emberline("explain", str(path))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "line 9: 'Root Causes' -> root_causes (rule)" in out
+    assert "line 13: The feature export job wrote an empty partition" in out
+    assert "started: 2026-03-12 01:00 (from timeline)" in out
+    assert "None" not in out and "Traceback" not in out

@@ -58,3 +58,10 @@ with right:
 st.subheader("Incomplete post-mortems")
 ui.table(queries.incomplete_postmortems(version, quarter), links={"incident_id": "incident"},
          empty="Every post-mortem has all ten sections.", key="incomplete")
+
+st.subheader("What the parser did not understand")
+st.caption("Headings mapped to no section, headings mapped by meaning, empty sections and missing start dates, "
+           "per file. `emberline explain FILE` shows everything the parser read in one file, with lines; a store "
+           "can map its own headings in emberline.yaml (README: What ingest tolerates).")
+ui.table(queries.parse_notes(version, quarter), links={"incident_id": "incident"},
+         empty="Every heading was mapped to a section and every post-mortem has a start date.", key="parse_notes")

@@ -24,7 +24,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.postmortems.convert import MARKDOWN_SUFFIXES, to_markdown
+from pipelines.postmortems.convert import (DOCX_SUFFIXES, HTML_SUFFIXES, MARKDOWN_SUFFIXES, MAX_EXPORT_BYTES,
+                                           to_markdown)
 from pipelines.postmortems.lint import lint_parsed
 from pipelines.postmortems.model import ParsedFile, Problem
 from pipelines.postmortems.parse import content_hash, parse_bytes, parse_text
@@ -34,6 +35,7 @@ from pipelines.warehouse.rows import INCIDENT_TABLES, finding_rows, frame, postm
 from pipelines.warehouse.store import StoredFile, discover
 
 DEFAULT_MAX_BYTES = 5_000_000
+EXPORT_SUFFIXES = HTML_SUFFIXES | DOCX_SUFFIXES
 # Below this many changed files a process pool costs more to start than it saves.
 PARALLEL_THRESHOLD = 400
 
@@ -99,6 +101,10 @@ def explain_file(path: Path) -> tuple[ParsedFile, str]:
 
 
 def read_and_parse(stored: StoredFile, max_bytes: int) -> _FileResult:
+    if Path(stored.rel_path).suffix.lower() in EXPORT_SUFFIXES:
+        # HTML and Word exports carry pictures and markup: the converter bounds what it reads
+        # after dropping them, so the raw file may be larger than a Markdown post-mortem.
+        max_bytes = max(max_bytes, MAX_EXPORT_BYTES)
     try:
         with open(stored.abs_path, "rb") as fh:
             raw = fh.read(max_bytes + 1)

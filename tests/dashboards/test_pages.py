@@ -277,6 +277,15 @@ def test_health_page_shows_completeness_compliance_and_findings(page, sql):
     assert int(metric(at, "Without an eval case")) == len(without)
 
 
+def test_health_page_lists_what_the_parser_did_not_understand(page, sql):
+    at = page(ui.HEALTH)
+    expected = sql("SELECT count(*) FROM parse_notes")[0][0]
+    assert expected, "the sample store has free-form files with headings no section takes"
+    shown = frame_of(at, "parse_notes")
+    assert len(shown) == expected
+    assert set(shown["what"]) == {r[0].replace("_", " ") for r in sql("SELECT DISTINCT kind FROM parse_notes")}
+
+
 def test_health_quarter_filter(page, sql):
     quarter = sql("SELECT quarter FROM postmortems WHERE completeness < 1 GROUP BY 1 ORDER BY 1 LIMIT 1")[0][0]
     at = page(ui.HEALTH, quarter=quarter)

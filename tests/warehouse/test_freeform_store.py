@@ -1,0 +1,69 @@
+"""A store as teams have it: free-form Markdown, Word and HTML exports, plain text and images,
+through the real ingest into a real DuckDB file. Every file is an incident, an ingest issue
+or a skipped asset."""
+
+from __future__ import annotations
+
+import io
+
+import docx
+
+from pipelines.warehouse.db import connect, scalar
+from pipelines.warehouse.ingest import ingest_store
+from tests.postmortems.test_freeform import BLOG, GOOGLE_DOC, STATUS_PAGE
+
+
+def word_export(title: str, cause: str) -> bytes:
+    document = docx.Document()
+    document.add_heading(title, level=1)
+    document.add_paragraph("Published 3 March 2026")
+    document.add_heading("Root cause", level=2)
+    document.add_paragraph(cause)
+    document.add_heading("Action items", level=2)
+    document.add_paragraph("Alert when the nightly export writes no rows", style="List Bullet")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_every_file_of_a_free_form_store_is_accounted_for(tmp_path):
+    store = tmp_path / "store"
+    (store / "exports").mkdir(parents=True)
+    (store / "2026-05-04-chat-api.md").write_text(STATUS_PAGE)
+    (store / "batch-scoring.markdown").write_text(GOOGLE_DOC)
+    (store / "answer-quality.txt").write_text(BLOG)
+    (store / "exports" / "nightly-export.docx").write_bytes(
+        word_export("Nightly export wrote nothing", "The export job was triggered by a schema rename it did not expect."))
+    (store / "exports" / "confluence.html").write_text(
+        "<html><head><script>alert(1)</script><style>p{}</style></head><body>"
+        "<h1>Search outage, 2 June 2026</h1><h2>Root causes</h2><ul><li>The index alias was never flipped.</li></ul>"
+        "</body></html>")
+    (store / "exports" / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (store / "diagram.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (store / "emberline.yaml").write_text("headings: {}\n")
+
+    con = connect(tmp_path / "warehouse.duckdb")
+    summary = ingest_store(con, store)
+    # 7 files besides the config: 5 load, 1 is an ingest issue, 1 is a skipped asset.
+    assert (summary.incidents_loaded, summary.files_with_errors, summary.assets_skipped) == (5, 1, 1)
+    assert summary.files_seen == 7
+    statuses = dict(con.execute("SELECT source_path, status FROM source_files").fetchall())
+    assert statuses["diagram.png"] == "skipped_asset" and statuses["exports/broken.docx"] == "error"
+    issue = con.execute("SELECT kind, message FROM ingest_issues WHERE source_path = 'exports/broken.docx'").fetchone()
+    assert issue is not None and "docx" in issue[1].lower()
+
+    dated = dict(con.execute("SELECT source_path, incident_date::VARCHAR FROM postmortems").fetchall())
+    assert dated["2026-05-04-chat-api.md"] == "2026-05-04"
+    assert dated["batch-scoring.markdown"] == "2026-03-12"
+    assert dated["answer-quality.txt"] == "2026-11-12"
+    causes = [r[0] for r in con.execute("SELECT description FROM root_causes ORDER BY incident_id, seq").fetchall()]
+    assert any("index alias was never flipped" in c for c in causes)
+    assert any("schema rename" in c for c in causes)
+    assert not any("alert(1)" in c for c in causes)
+    sources = dict(con.execute("SELECT source_path, started_at_source FROM postmortems").fetchall())
+    assert sources["batch-scoring.markdown"] == "timeline"
+    # The parser says what it did not understand, per file.
+    assert scalar(con, "SELECT count(*) FROM parse_notes WHERE kind = 'no_start_date'") >= 1
+
+    second = ingest_store(con, store)  # nothing changed: nothing re-read, assets still counted
+    assert (second.files_read, second.assets_skipped, second.incidents_loaded) == (0, 1, 5)
