@@ -142,8 +142,12 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
         pm.eval_gaps = prose.merge_gaps(pm.eval_gaps, prose.gaps_from_text(doc, sections))
     pm.new_eval_case_id, pm.new_eval_case_checks = parse_new_eval_case(sections)
     pm.action_items = parse_action_items(sections, pm.new_eval_case_id, pm.new_eval_case_checks)
-    if front is None and not any(a.kind == "systemic" for a in pm.action_items):
-        pm.action_items += prose.actions_from_text(doc, sections, start_seq=len(pm.action_items) + 1)
+    if front is None:
+        taken = {a.line for a in pm.action_items if a.line}
+        if not any(a.kind == "systemic" for a in pm.action_items):
+            pm.action_items += prose.actions_from_text(doc, sections, start_seq=len(pm.action_items) + 1)
+            taken |= {a.line for a in pm.action_items if a.line}
+        pm.action_items += prose.actions_after_lead_ins(doc, taken, start_seq=len(pm.action_items) + 1)
     pm.prompt_diffs = parse_prompt_diffs(sections.get("prompt_diff"))
     pm.sample_outputs = parse_sample_outputs(sections.get("sample_outputs"))
     if _config_is_empty(pm.model_config) and "model_config" in sections:

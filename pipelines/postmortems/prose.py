@@ -230,6 +230,38 @@ def actions_from_text(doc: Document, sections: dict[str, Section], start_seq: in
     return items[:15]
 
 
+# "we took the following actions:", "In particular we are:", "Steps we are taking:": the list
+# after such a lead-in is a list of actions, whatever section it sits in.
+_LEAD_IN = re.compile(
+    r"\b(?:we|our team|our engineers)\b[^:]{0,200}\b(?:will|are|took|have taken|have made|are making|are taking|"
+    r"plan|following (?:actions|steps|changes|measures|improvements))\b[^:]{0,80}:\s*$"
+    r"|\b(?:next steps|steps taken|actions taken|follow-up actions|changes we are making)\b[^:]{0,60}:\s*$", re.I)
+
+
+def actions_after_lead_ins(doc: Document, taken: set[int], start_seq: int = 1) -> list[ActionItem]:
+    """Items of a list announced by a first-person lead-in ending with a colon."""
+    items: list[ActionItem] = []
+    blocks = doc.blocks
+    for i, block in enumerate(blocks):
+        if block.kind != "paragraph" or block.quoted:
+            continue
+        lead = plain_text(block.text)
+        if len(lead) > 400 or not _LEAD_IN.search(lead):
+            continue
+        status = status_from_tense(lead) or "open"
+        j = i + 1
+        top = blocks[j].level if j < len(blocks) and blocks[j].kind == "item" else None
+        while j < len(blocks) and blocks[j].kind == "item":
+            item = blocks[j]
+            if item.level == top and item.line not in taken and not item.quoted:
+                text = plain_text(item.text)
+                items.append(ActionItem(start_seq + len(items), "systemic", text, None, None,
+                                        status_from_tense(text) or status, item.line))
+                taken.add(item.line)
+            j += 1
+    return items
+
+
 def narrative_events(doc: Document, sections: dict[str, Section], *, zone=None,
                      default_year: int | None = None) -> list[TimelineEvent]:
     """No timeline section: the sentences that give a clock time are the events."""

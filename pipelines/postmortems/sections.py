@@ -82,6 +82,19 @@ _KEEPS_CHILDREN = {"root_causes", "timeline", "sample_outputs", "prompt_diff", "
                    "lessons"}
 
 
+# A sub-heading that plainly names one of these sections starts it, even inside a section
+# that keeps its children ("### Remediation and follow-up steps" under "How it went wrong").
+_ESCAPES = {"action_items", "timeline", "mitigation", "lessons"}
+_PLAIN_NAMES = re.compile(
+    r"^(?:timeline(?: of events)?|action items?|follow[ -]?ups?|follow[ -]?up (?:steps|actions|items)|next steps|"
+    r"remediation(?: and [a-z -]{1,30})?|mitigation|resolution|recovery|lessons learned|corrective actions|"
+    r"how do we prevent [a-z ]{1,40}|preventing [a-z ]{1,40})$")
+
+
+def _names_section_plainly(heading: str) -> bool:
+    return bool(_PLAIN_NAMES.match(normalise_heading(heading)))
+
+
 def normalise_heading(text: str) -> str:
     text = text.lower().replace("’", "'")
     text = re.sub(r"^[\s\d.)(:-]{1,20}", "", text)  # "2. Root causes" -> "root causes"
@@ -164,7 +177,7 @@ def split_sections(doc: Document, aliases: dict[str, str] | None = None, semanti
         parent_key = stack[-1][1] if stack else None
         if i == title_index:
             key = None  # "# Incident: bot outage" is a title even though it says "incident"
-        elif parent_key in _KEEPS_CHILDREN:
+        elif parent_key in _KEEPS_CHILDREN and not (h.key in _ESCAPES and _names_section_plainly(h.text)):
             key = parent_key
         else:
             key = h.key if h.key is not None else parent_key
