@@ -54,6 +54,8 @@ What the cleanup does, and why:
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import re
 import zipfile
@@ -72,11 +74,13 @@ from pipelines.postmortems.model import Problem
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 TEXT_SUFFIXES = frozenset({".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
+# Web archives, and Confluence's "Export to Word", which writes a MIME web archive named .doc.
+WEB_ARCHIVE_SUFFIXES = frozenset({".mht", ".mhtml", ".doc"})
 DOCX_SUFFIXES = frozenset({".docx"})
 # Documents we recognise but do not read; each gets an ingest issue saying what to export instead.
-UNREAD_DOCUMENT_SUFFIXES = frozenset({".pdf", ".doc", ".odt", ".rtf", ".pages"})
-POSTMORTEM_SUFFIXES = (MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | DOCX_SUFFIXES
-                       | UNREAD_DOCUMENT_SUFFIXES)
+UNREAD_DOCUMENT_SUFFIXES = frozenset({".pdf", ".odt", ".rtf", ".pages"})
+POSTMORTEM_SUFFIXES = (MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | WEB_ARCHIVE_SUFFIXES
+                       | DOCX_SUFFIXES | UNREAD_DOCUMENT_SUFFIXES)
 
 # What a post-mortem repository holds beside the documents: counted as skipped assets.
 ASSET_SUFFIXES = frozenset({
@@ -129,6 +133,8 @@ def to_markdown(raw: bytes, suffix: str, source_path: str) -> Converted:
         converted = _guarded(_html, raw, "markdownify")
     elif suffix in DOCX_SUFFIXES:
         converted = _guarded(_docx, raw, "mammoth+markdownify")
+    elif suffix in WEB_ARCHIVE_SUFFIXES:
+        converted = _guarded(_web_archive, raw, "markdownify")
     elif suffix in UNREAD_DOCUMENT_SUFFIXES:
         converted = _unread_document(suffix)
     else:
@@ -229,7 +235,7 @@ _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _PSEUDO_HEADING_MAX_CHARS = 80
 
 
-def _html(raw: bytes) -> Converted:
+def _html(raw: bytes, encoding: str | None = None) -> Converted:
     if len(raw) > MAX_EXPORT_BYTES:
         return _too_large(len(raw), MAX_EXPORT_BYTES, "HTML export")
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -237,11 +243,13 @@ def _html(raw: bytes) -> Converted:
     markup = _DATA_URI.sub(b"data:,", raw)
     if len(markup) > MAX_MARKUP_BYTES:
         return _too_large(len(markup), MAX_MARKUP_BYTES, "HTML markup (pictures left out)")
-    return _html_markup(markup, "markdownify")
+    return _html_markup(markup, "markdownify", encoding)
 
 
-def _html_markup(markup: bytes | str, converter: str) -> Converted:
-    soup = BeautifulSoup(markup, "lxml")
+def _html_markup(markup: bytes | str, converter: str, encoding: str | None = None) -> Converted:
+    # With bytes, BeautifulSoup finds the encoding (BOM, <meta charset>, then detection);
+    # a web archive's MIME header names it.
+    soup = BeautifulSoup(markup, "lxml", from_encoding=encoding if isinstance(markup, bytes) else None)
     # One walk of the tree, then lists in Python: bs4's find_all walks the whole tree per call,
     # which made a long export take ten walks.
     tags = _tags(soup)
@@ -524,11 +532,31 @@ def _docx(raw: bytes) -> Converted:
     return _html_markup(result.value, "mammoth+markdownify")
 
 
+def _web_archive(raw: bytes) -> Converted:
+    """The HTML page inside a MIME web archive (.mht, Confluence's Word export), or HTML saved
+    under a .doc name; a real Word 97-2003 .doc is an ingest issue."""
+    if raw.startswith(_OLE_SIGNATURE):
+        return _failed("unsupported_format", "Word 97-2003 .doc files are not read; not loaded: open it in "
+                       "Word and save as .docx, or " + EXPORT_HINT)
+    if len(raw) > MAX_EXPORT_BYTES:
+        return _too_large(len(raw), MAX_EXPORT_BYTES, "web archive")
+    head = raw[:4096].lstrip()
+    if re.search(rb"(?im)^mime-version\s*:", head):
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        for part in message.walk():
+            if part.get_content_type() == "text/html":
+                return _html(part.get_payload(decode=True) or b"", part.get_content_charset())
+        return _failed("unsupported_format", "the web archive holds no HTML page; not loaded: " + EXPORT_HINT)
+    if head[:1] == b"<":
+        return _html(raw)
+    return _failed("unsupported_format", "not a web archive, HTML or a Word 97-2003 file emberline can "
+                   "tell apart; not loaded: " + EXPORT_HINT)
+
+
 def _unread_document(suffix: str) -> Converted:
     reasons = {
         ".pdf": "PDF text comes out without its headings, lists or tables, so causes and action items "
                 "would be lost",
-        ".doc": "Word 97-2003 .doc files are not read",
         ".odt": "OpenDocument files are not read",
         ".rtf": "RTF files are not read",
         ".pages": "Apple Pages files are not read",
