@@ -1,7 +1,8 @@
 """Turn a post-mortem file of any format teams keep into Markdown, or say why it cannot be read.
 
 Teams' stores hold Markdown, plain text, HTML exports (Confluence "Export to HTML", Google Docs
-"Download > Web page") and Word documents (Word, Google Docs "Download > .docx"). `to_markdown`
+"Download > Web page"), web archives (.mht, and Confluence's "Export to Word", a MIME web
+archive named .doc) and Word documents (Word, Google Docs "Download > .docx"). `to_markdown`
 gives the parser one input, Markdown text, whatever the file was; every way a file can be
 unreadable becomes a `Problem` instead of an exception ("error": not loaded, "warning": loaded
 with gaps). `kind_of` says which files under a store are post-mortems, which are assets to count
@@ -10,10 +11,11 @@ as skipped (images, styles, attachments) and which are neither.
 Libraries, chosen on exports written in the style of each tool (tests/postmortems/formats):
 - HTML -> Markdown: markdownify (MIT) over a BeautifulSoup tree we clean first. It writes ATX
   headings at the source level, `-` and `1.` lists, pipe tables (with the first row as header
-  when a Google Docs table has no <th>) and fenced code. markitdown (MIT) gave the same Markdown,
-  because it is markdownify and mammoth underneath, but adds magika (an ONNX file-type model),
-  requests and click for nothing we use, and its generic cleanup keeps Confluence's breadcrumbs,
-  page metadata, attachment list and footer. html2text is GPL-3.0 (emberline is Apache-2.0),
+  when a Google Docs table has no <th>) and fenced code. markitdown (MIT) gave the same Markdown
+  as markdownify alone, because it is markdownify and mammoth underneath, but adds magika (an
+  ONNX file-type model), requests and click for nothing we use; its generic cleanup keeps
+  Confluence's breadcrumbs, page metadata, attachment list and footer, gives a Google Docs table
+  an empty header row and leaves bold pseudo-headings as plain lines. html2text is GPL-3.0 (emberline is Apache-2.0),
   writes tables without outer pipes and backslash-escapes dashes in prose.
 - DOCX -> HTML: mammoth (BSD-2), which maps Word's heading styles to <h1>..<h6>, numbering to
   <ol>/<ul> and tables to <table>; its HTML then takes the HTML path above, so both exports get
@@ -187,7 +189,7 @@ def _decode(raw: bytes) -> tuple[str, list[Problem]]:
 
 def _markdown(raw: bytes) -> Converted:
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _failed("binary_file", "file holds binary data (NUL bytes), not Markdown text; not loaded")
+        return _failed("binary_file", "file holds binary data (NUL bytes), not text; not loaded")
     text, problems = _decode(raw)
     return Converted(text.replace("\r\n", "\n").replace("\r", "\n"), problems, "markdown")
 
