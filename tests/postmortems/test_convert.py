@@ -369,3 +369,19 @@ def test_html_comments_and_conditional_comments_do_not_reach_the_output():
             b"<!-- reviewer: drop this paragraph --><p>Disk filled.</p></body>")
     text = to_markdown(html, ".html", "c.html").text
     assert "reviewer" not in text and "o:Settings" not in text and "Disk filled." in text
+
+
+@pytest.mark.parametrize("suffix", [".html", ".docx", ".doc", ".txt"])
+def test_truncated_or_flipped_files_give_text_or_an_error_never_an_exception(suffix):
+    source = {".html": google_docs(), ".docx": word_document(),
+              ".doc": (FORMATS / "confluence_word_export.doc").read_bytes(), ".txt": PLAIN_TEXT.encode()}[suffix]
+    flipped = bytearray(source)
+    for offset in range(7, len(flipped), 97):
+        flipped[offset] ^= 0xFF
+    variants = [source[:cut] for cut in range(0, len(source), max(1, len(source) // 25))] + [bytes(flipped)]
+    for raw in variants:
+        converted = to_markdown(raw, suffix, "damaged" + suffix)
+        if converted.text is None:
+            assert [p.severity for p in converted.problems].count("error") == 1
+        for problem in converted.problems:
+            assert problem.message and "None" not in problem.message and "Traceback" not in problem.message
