@@ -1,7 +1,8 @@
 """Turn a post-mortem file of any format teams keep into Markdown, or say why it cannot be read.
 
 Teams' stores hold Markdown, plain text, HTML exports (Confluence "Export to HTML", Google Docs
-"Download > Web page") and Word documents (Word, Google Docs "Download > .docx"). `to_markdown`
+"Download > Web page"), web archives (.mht, and Confluence's "Export to Word", a MIME web
+archive named .doc) and Word documents (Word, Google Docs "Download > .docx"). `to_markdown`
 gives the parser one input, Markdown text, whatever the file was; every way a file can be
 unreadable becomes a `Problem` instead of an exception ("error": not loaded, "warning": loaded
 with gaps). `kind_of` says which files under a store are post-mortems, which are assets to count
@@ -10,10 +11,11 @@ as skipped (images, styles, attachments) and which are neither.
 Libraries, chosen on exports written in the style of each tool (tests/postmortems/formats):
 - HTML -> Markdown: markdownify (MIT) over a BeautifulSoup tree we clean first. It writes ATX
   headings at the source level, `-` and `1.` lists, pipe tables (with the first row as header
-  when a Google Docs table has no <th>) and fenced code. markitdown (MIT) gave the same Markdown,
-  because it is markdownify and mammoth underneath, but adds magika (an ONNX file-type model),
-  requests and click for nothing we use, and its generic cleanup keeps Confluence's breadcrumbs,
-  page metadata, attachment list and footer. html2text is GPL-3.0 (emberline is Apache-2.0),
+  when a Google Docs table has no <th>) and fenced code. markitdown (MIT) gave the same Markdown
+  as markdownify alone, because it is markdownify and mammoth underneath, but adds magika (an
+  ONNX file-type model), requests and click for nothing we use; its generic cleanup keeps
+  Confluence's breadcrumbs, page metadata, attachment list and footer, gives a Google Docs table
+  an empty header row and leaves bold pseudo-headings as plain lines. html2text is GPL-3.0 (emberline is Apache-2.0),
   writes tables without outer pipes and backslash-escapes dashes in prose.
 - DOCX -> HTML: mammoth (BSD-2), which maps Word's heading styles to <h1>..<h6>, numbering to
   <ol>/<ul> and tables to <table>; its HTML then takes the HTML path above, so both exports get
@@ -44,13 +46,18 @@ What the cleanup does, and why:
   setext headings (a line underlined with === or ---) and ALL-CAPS heading lines become ATX
   headings, and "•" bullets become "-" items. Bytes that are not UTF-8 are read as Windows-1252
   (what Notepad and Outlook save), with a warning.
-- Size: an HTML or DOCX export is read up to MAX_EXPORT_BYTES (exports carry pictures), and the
-  markup left after dropping pictures up to MAX_MARKUP_BYTES, which converts in a few seconds;
-  past either the file is an ingest issue that says how big it is and what to do.
+- Size: an HTML or DOCX export is read up to MAX_EXPORT_BYTES (exports carry pictures); the
+  markup left after dropping pictures up to MAX_MARKUP_BYTES, and a DOCX's word/document.xml up
+  to MAX_DOCX_XML_BYTES. Parsing and markdownify cost about 5 s per MB of markup on a busy
+  2-core machine (bench/formats.py), so the caps bound one file to seconds, not minutes; past
+  them the file is an ingest issue that says how big it is and what to do. A long post-mortem
+  export is a few hundred kB of markup.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import re
 import zipfile
@@ -60,7 +67,7 @@ from pathlib import PurePath
 from urllib.parse import parse_qs, urlsplit
 
 import mammoth
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 from markdownify import MarkdownConverter
 
 from pipelines.postmortems.model import Problem
@@ -69,11 +76,13 @@ from pipelines.postmortems.model import Problem
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 TEXT_SUFFIXES = frozenset({".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
+# Web archives, and Confluence's "Export to Word", which writes a MIME web archive named .doc.
+WEB_ARCHIVE_SUFFIXES = frozenset({".mht", ".mhtml", ".doc"})
 DOCX_SUFFIXES = frozenset({".docx"})
 # Documents we recognise but do not read; each gets an ingest issue saying what to export instead.
-UNREAD_DOCUMENT_SUFFIXES = frozenset({".pdf", ".doc", ".odt", ".rtf", ".pages"})
-POSTMORTEM_SUFFIXES = (MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | DOCX_SUFFIXES
-                       | UNREAD_DOCUMENT_SUFFIXES)
+UNREAD_DOCUMENT_SUFFIXES = frozenset({".pdf", ".odt", ".rtf", ".pages"})
+POSTMORTEM_SUFFIXES = (MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | WEB_ARCHIVE_SUFFIXES
+                       | DOCX_SUFFIXES | UNREAD_DOCUMENT_SUFFIXES)
 
 # What a post-mortem repository holds beside the documents: counted as skipped assets.
 ASSET_SUFFIXES = frozenset({
@@ -89,7 +98,7 @@ ASSET_SUFFIXES = frozenset({
 
 # An export with pictures is large; the markup left once they are dropped is what costs time.
 MAX_EXPORT_BYTES = 64_000_000
-MAX_MARKUP_BYTES = 5_000_000
+MAX_MARKUP_BYTES = 2_000_000
 
 EXPORT_HINT = "export the page as Markdown, HTML or DOCX and put that file in the store"
 
@@ -126,6 +135,8 @@ def to_markdown(raw: bytes, suffix: str, source_path: str) -> Converted:
         converted = _guarded(_html, raw, "markdownify")
     elif suffix in DOCX_SUFFIXES:
         converted = _guarded(_docx, raw, "mammoth+markdownify")
+    elif suffix in WEB_ARCHIVE_SUFFIXES:
+        converted = _guarded(_web_archive, raw, "markdownify")
     elif suffix in UNREAD_DOCUMENT_SUFFIXES:
         converted = _unread_document(suffix)
     else:
@@ -178,7 +189,7 @@ def _decode(raw: bytes) -> tuple[str, list[Problem]]:
 
 def _markdown(raw: bytes) -> Converted:
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _failed("binary_file", "file holds binary data (NUL bytes), not Markdown text; not loaded")
+        return _failed("binary_file", "file holds binary data (NUL bytes), not text; not loaded")
     text, problems = _decode(raw)
     return Converted(text.replace("\r\n", "\n").replace("\r", "\n"), problems, "markdown")
 
@@ -226,7 +237,7 @@ _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _PSEUDO_HEADING_MAX_CHARS = 80
 
 
-def _html(raw: bytes) -> Converted:
+def _html(raw: bytes, encoding: str | None = None) -> Converted:
     if len(raw) > MAX_EXPORT_BYTES:
         return _too_large(len(raw), MAX_EXPORT_BYTES, "HTML export")
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -234,26 +245,50 @@ def _html(raw: bytes) -> Converted:
     markup = _DATA_URI.sub(b"data:,", raw)
     if len(markup) > MAX_MARKUP_BYTES:
         return _too_large(len(markup), MAX_MARKUP_BYTES, "HTML markup (pictures left out)")
-    return _html_markup(markup, "markdownify")
+    return _html_markup(markup, "markdownify", encoding)
 
 
-def _html_markup(markup: bytes | str, converter: str) -> Converted:
-    soup = BeautifulSoup(markup, "lxml")
-    classes = _css_classes(soup)
-    title = _page_title(soup)
-    root = _content_root(soup)
-    for tag in root.find_all(_REMOVED_TAGS):
-        tag.decompose()
-    _unwrap_google_links(root)
-    _google_title_and_lists(root)
-    _confluence_tasks(root)
-    _pseudo_headings(root, classes)
-    _monospace_paragraphs(soup, root, classes)
-    if title and root.find("h1") is None:
+def _html_markup(markup: bytes | str, converter: str, encoding: str | None = None) -> Converted:
+    # With bytes, BeautifulSoup finds the encoding (BOM, <meta charset>, then detection);
+    # a web archive's MIME header names it.
+    soup = BeautifulSoup(markup, "lxml", from_encoding=encoding if isinstance(markup, bytes) else None)
+    # One walk of the tree, then lists in Python: bs4's find_all walks the whole tree per call,
+    # which made a long export take ten walks.
+    tags = _tags(soup)
+    classes = _css_classes(tags)
+    title = _page_title(soup, tags)
+    root = _content_root(soup, tags)
+    tags = _remove(_tags(root), lambda tag: tag.name in _REMOVED_TAGS)
+    _unwrap_google_links(tags)
+    _google_title_and_lists(tags)
+    _confluence_tasks(tags)
+    _pseudo_headings(tags, classes)
+    _monospace_paragraphs(soup, tags, classes)
+    if title and not any(tag.name == "h1" for tag in tags):
         heading = soup.new_tag("h1")
         heading.string = title
         root.insert(0, heading)
     return Converted(_markdownify(root), [], converter)
+
+
+def _tags(node) -> list[Tag]:
+    """Every element below `node`, in document order."""
+    return [d for d in node.descendants if isinstance(d, Tag)]
+
+
+def _remove(tags: list[Tag], unwanted) -> list[Tag]:
+    """Decompose each tag `unwanted` picks, with its subtree; the tags left, in order.
+
+    Tracks what went by id: bs4's `Tag.decomposed` looks up an unset attribute through
+    `Tag.__getattr__`, which is a find() over the subtree, so asking it of every tag is quadratic.
+    """
+    gone: set[int] = set()
+    for tag in tags:
+        if id(tag) not in gone and unwanted(tag):
+            gone.add(id(tag))
+            gone.update(id(below) for below in _tags(tag))
+            tag.decompose()
+    return [tag for tag in tags if id(tag) not in gone]
 
 
 def _too_large(size: int, limit: int, what: str) -> Converted:
@@ -262,10 +297,10 @@ def _too_large(size: int, limit: int, what: str) -> Converted:
                    "attachments as Markdown, HTML or DOCX")
 
 
-def _css_classes(soup) -> dict[str, set[str]]:
+def _css_classes(tags: list[Tag]) -> dict[str, set[str]]:
     """Class name -> {"bold", "monospace"}, from the document's own <style> (Google Docs)."""
     found: dict[str, set[str]] = {}
-    for style in soup.find_all("style"):
+    for style in (tag for tag in tags if tag.name == "style"):
         for name, body in _CSS_RULE.findall(style.get_text()):
             traits = found.setdefault(name, set())
             if _BOLD.search(body):
@@ -275,8 +310,8 @@ def _css_classes(soup) -> dict[str, set[str]]:
     return found
 
 
-def _page_title(soup) -> str | None:
-    confluence_title = soup.find(id="title-text")
+def _page_title(soup, tags: list[Tag]) -> str | None:
+    confluence_title = next((tag for tag in tags if tag.get("id") == "title-text"), None)
     if confluence_title is not None:
         text = confluence_title.get_text(" ", strip=True)
         return re.sub(r"^[^:]{1,80} : ", "", text) or None  # "Space : Page" -> "Page"
@@ -285,27 +320,25 @@ def _page_title(soup) -> str | None:
     return None
 
 
-def _content_root(soup):
-    """The element that holds the post-mortem: Confluence's main content, the one <article> or
-    <main>, else the body without its site header and footer."""
-    for found in (soup.find(id="main-content"), soup.find("main")):
+def _content_root(soup, tags: list[Tag]):
+    """The element that holds the post-mortem: Confluence's main content, the <main> or the one
+    <article>, else the body without its site header, footer and Confluence chrome."""
+    for found in (next((tag for tag in tags if tag.get("id") == "main-content"), None),
+                  next((tag for tag in tags if tag.name == "main"), None)):
         if found is not None:
             return found
-    articles = soup.find_all("article")
+    articles = [tag for tag in tags if tag.name == "article"]
     if len(articles) == 1:
         return articles[0]
-    body = soup.body or soup
-    for chrome in body.find_all(["footer", "header"]):
-        if chrome.find_parent("article") is None:
-            chrome.decompose()
-    for chrome_id in ("breadcrumb-section", "footer", "navigation", "page-metadata"):
-        for tag in body.find_all(id=chrome_id):
-            tag.decompose()
-    return body
+    _remove(tags, lambda tag: (tag.name in ("footer", "header") and tag.find_parent("article") is None)
+            or tag.get("id") in ("breadcrumb-section", "footer", "navigation", "page-metadata"))
+    return soup.body or soup
 
 
-def _unwrap_google_links(root) -> None:
-    for link in root.find_all("a", href=True):
+def _unwrap_google_links(tags: list[Tag]) -> None:
+    for link in tags:
+        if link.name != "a" or not link.get("href"):
+            continue
         parts = urlsplit(link["href"])
         if parts.netloc.endswith("google.com") and parts.path == "/url":
             target = parse_qs(parts.query).get("q")
@@ -313,14 +346,15 @@ def _unwrap_google_links(root) -> None:
                 link["href"] = target[0]
 
 
-def _google_title_and_lists(root) -> None:
-    for paragraph in root.find_all("p", class_="title"):
-        paragraph.name = "h1"
-    for paragraph in root.find_all("p", class_="subtitle"):
-        paragraph.name = "p"
+def _google_title_and_lists(tags: list[Tag]) -> None:
+    for paragraph in tags:
+        if paragraph.name == "p" and "title" in paragraph.get("class", []):
+            paragraph.name = "h1"
     # Google Docs writes a nested list as a sibling list whose class ends in its level.
-    last_item_at_level: dict[int, object] = {}
-    for lst in root.find_all(["ul", "ol"]):
+    last_item_at_level: dict[int, Tag] = {}
+    for lst in tags:
+        if lst.name not in ("ul", "ol"):
+            continue
         level = next((int(m.group(1)) for c in lst.get("class", []) if (m := _GOOGLE_LIST_LEVEL.match(c))), None)
         if level is None:
             continue
@@ -334,13 +368,14 @@ def _google_title_and_lists(root) -> None:
                 del last_item_at_level[deeper]
 
 
-def _confluence_tasks(root) -> None:
-    for task_list in root.find_all("ul", class_="inline-task-list"):
-        for item in task_list.find_all("li", recursive=False):
-            item.insert(0, "[x] " if "checked" in item.get("class", []) else "[ ] ")
+def _confluence_tasks(tags: list[Tag]) -> None:
+    for task_list in tags:
+        if task_list.name == "ul" and "inline-task-list" in task_list.get("class", []):
+            for item in task_list.find_all("li", recursive=False):
+                item.insert(0, "[x] " if "checked" in item.get("class", []) else "[ ] ")
 
 
-def _has_trait(tag, trait: str, classes: dict[str, set[str]]) -> bool:
+def _has_trait(tag: Tag, trait: str, classes: dict[str, set[str]]) -> bool:
     if trait == "bold" and tag.name in ("b", "strong"):
         return True
     if any(trait in classes.get(name, ()) for name in tag.get("class", [])):
@@ -349,7 +384,7 @@ def _has_trait(tag, trait: str, classes: dict[str, set[str]]) -> bool:
     return bool((_BOLD if trait == "bold" else _MONOSPACE).search(style)) if style else False
 
 
-def _all_text_has(paragraph, trait: str, classes: dict[str, set[str]]) -> bool:
+def _all_text_has(paragraph: Tag, trait: str, classes: dict[str, set[str]]) -> bool:
     """Every non-blank text in the paragraph sits inside an element with the trait."""
     texts = [t for t in paragraph.find_all(string=True) if t.strip()]
     if not texts:
@@ -366,28 +401,33 @@ def _all_text_has(paragraph, trait: str, classes: dict[str, set[str]]) -> bool:
     return True
 
 
-def _pseudo_headings(root, classes: dict[str, set[str]]) -> None:
+def _pseudo_headings(tags: list[Tag], classes: dict[str, set[str]]) -> None:
     """A paragraph that is one short bold line is a heading in docs that never use heading styles."""
     level = 2
-    for element in root.find_all(["p", *_HEADINGS]):
+    for element in tags:
         if element.name in _HEADINGS:
             if "title" not in element.get("class", []):
                 level = int(element.name[1])
             continue
-        if element.find_parent(["li", "td", "th", "table", "blockquote"]) is not None:
+        if element.name != "p":
             continue
         text = element.get_text(" ", strip=True)
+        # Cheapest tests first: this runs on every paragraph of a long export.
         if (not text or len(text) > _PSEUDO_HEADING_MAX_CHARS or text[-1] in ".,;!?"
-                or not _all_text_has(element, "bold", classes)):
+                or not _all_text_has(element, "bold", classes)
+                or element.find_parent(["li", "td", "th", "table", "blockquote"]) is not None):
             continue
         element.name = f"h{level}"
         element.attrs = {}
         element.string = text.rstrip(":").strip()
 
 
-def _monospace_paragraphs(soup, root, classes: dict[str, set[str]]) -> None:
+def _monospace_paragraphs(soup, tags: list[Tag], classes: dict[str, set[str]]) -> None:
     """Runs of Courier paragraphs (how Google Docs shows code) become one <pre> block."""
-    run: list = []
+    if not any("monospace" in traits for traits in classes.values()) and not any(
+            _MONOSPACE.search(tag.get("style", "")) for tag in tags if tag.get("style")):
+        return
+    run: list[Tag] = []
 
     def flush() -> None:
         if run:
@@ -398,7 +438,9 @@ def _monospace_paragraphs(soup, root, classes: dict[str, set[str]]) -> None:
                 paragraph.decompose()
             run.clear()
 
-    for paragraph in root.find_all("p"):
+    for paragraph in tags:
+        if paragraph.name != "p":
+            continue
         if _all_text_has(paragraph, "monospace", classes) and paragraph.find_parent(["pre", "table"]) is None:
             if run and paragraph.find_previous_sibling() is not run[-1]:
                 flush()
@@ -452,7 +494,9 @@ _DOCX_STYLE_MAP = "\n".join([
     "p[style-name='Code'] => pre:separator('\\n')",
     "p[style-name='HTML Preformatted'] => pre:separator('\\n')",
 ])
-_MAX_DOCUMENT_XML_BYTES = 50_000_000
+# mammoth takes about 3-4 s per MB of document.xml (bench/formats.py); a 30-page post-mortem
+# has well under 1 MB.
+MAX_DOCX_XML_BYTES = 4_000_000
 
 
 def _docx(raw: bytes) -> Converted:
@@ -476,8 +520,8 @@ def _docx(raw: bytes) -> Converted:
     except KeyError:
         return _failed("corrupt_docx", "the .docx has no word/document.xml, so it is not a Word document; "
                        "not loaded: " + EXPORT_HINT, "mammoth+markdownify")
-    if document.file_size > _MAX_DOCUMENT_XML_BYTES:
-        return _too_large(document.file_size, _MAX_DOCUMENT_XML_BYTES, "DOCX text (unpacked)")
+    if document.file_size > MAX_DOCX_XML_BYTES:
+        return _too_large(document.file_size, MAX_DOCX_XML_BYTES, "DOCX text (word/document.xml, unpacked)")
     try:
         package.testzip()
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as err:
@@ -490,11 +534,31 @@ def _docx(raw: bytes) -> Converted:
     return _html_markup(result.value, "mammoth+markdownify")
 
 
+def _web_archive(raw: bytes) -> Converted:
+    """The HTML page inside a MIME web archive (.mht, Confluence's Word export), or HTML saved
+    under a .doc name; a real Word 97-2003 .doc is an ingest issue."""
+    if raw.startswith(_OLE_SIGNATURE):
+        return _failed("unsupported_format", "Word 97-2003 .doc files are not read; not loaded: open it in "
+                       "Word and save as .docx, or " + EXPORT_HINT)
+    if len(raw) > MAX_EXPORT_BYTES:
+        return _too_large(len(raw), MAX_EXPORT_BYTES, "web archive")
+    head = raw[:4096].lstrip()
+    if re.search(rb"(?im)^mime-version\s*:", head):
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        for part in message.walk():
+            if part.get_content_type() == "text/html":
+                return _html(part.get_payload(decode=True) or b"", part.get_content_charset())
+        return _failed("unsupported_format", "the web archive holds no HTML page; not loaded: " + EXPORT_HINT)
+    if head[:1] == b"<":
+        return _html(raw)
+    return _failed("unsupported_format", "not a web archive, HTML or a Word 97-2003 file emberline can "
+                   "tell apart; not loaded: " + EXPORT_HINT)
+
+
 def _unread_document(suffix: str) -> Converted:
     reasons = {
         ".pdf": "PDF text comes out without its headings, lists or tables, so causes and action items "
                 "would be lost",
-        ".doc": "Word 97-2003 .doc files are not read",
         ".odt": "OpenDocument files are not read",
         ".rtf": "RTF files are not read",
         ".pages": "Apple Pages files are not read",

@@ -306,7 +306,7 @@ def test_utf16_text_with_a_byte_order_mark_is_read():
     assert lines(converted.text)[0] == "## ROOT CAUSES" and converted.problems == []
 
 
-@pytest.mark.parametrize("suffix", [".pdf", ".doc", ".odt", ".rtf"])
+@pytest.mark.parametrize("suffix", [".pdf", ".odt", ".rtf"])
 def test_documents_not_read_are_errors_that_ask_for_another_export(suffix):
     converted = to_markdown(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", suffix, "pm" + suffix)
     assert converted.text is None
@@ -317,7 +317,8 @@ def test_documents_not_read_are_errors_that_ask_for_another_export(suffix):
 # --- what the store holds --------------------------------------------------------------------
 
 def test_kind_of_sorts_store_files():
-    for path in ("2026/pm.md", "a/b.MARKDOWN", "notes.txt", "export/page.html", "x.HTM", "doc.docx", "s.pdf"):
+    for path in ("2026/pm.md", "a/b.MARKDOWN", "notes.txt", "export/page.html", "x.HTM", "doc.docx", "s.pdf",
+                 "wiki/export.doc", "saved.mht"):
         assert kind_of(path) == "postmortem", path
     for path in ("export/images/chart.png", "styles/site.css", "x.JPG", "fonts/a.woff2", "data/logs.csv",
                  "attachments/slides.pptx"):
@@ -341,3 +342,46 @@ def test_binary_bytes_and_runaway_nesting_in_html_are_errors():
     deep = to_markdown(nested, ".html", "deep.html")
     assert deep.problems and deep.problems[0].severity == "error"
     assert deep.text is None and "nested too deeply" in deep.problems[0].message
+
+
+def test_confluence_word_export_is_a_web_archive_read_as_html():
+    raw = (FORMATS / "confluence_word_export.doc").read_bytes()
+    converted = to_markdown(raw, ".doc", "exports/prices.doc")
+    text = converted.text
+    assert converted.problems == [] and converted.converter == "markdownify"
+    assert [line for line in lines(text) if line.startswith("#")] == [
+        "# Post-mortem: Feature store served yesterday's prices", "## Summary", "## Root causes"]
+    # quoted-printable soft line breaks joined, UTF-8 bytes decoded
+    assert "stopped refreshing at 23:50 UTC; quotes used yesterday’s prices" in text
+    assert "- The refresh job's service account lost write access in a permissions clean-up." in lines(text)
+    assert "mso-" not in text and "Section1" not in text and "iVBORw0KGgo" not in text
+
+
+def test_html_saved_with_a_doc_name_is_read_and_a_real_word_97_file_is_an_error():
+    html = to_markdown(b"<html><body><h2>Root causes</h2><p>A bad deploy.</p></body></html>", ".doc", "a.doc")
+    assert "## Root causes" in lines(html.text)
+    legacy = to_markdown(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, ".doc", "legacy.doc")
+    assert legacy.text is None and "save as .docx" in legacy.problems[0].message
+
+
+def test_html_comments_and_conditional_comments_do_not_reach_the_output():
+    html = (b"<body><!--[if gte mso 9]><xml><o:Settings/></xml><![endif]--><h2>Root causes</h2>"
+            b"<!-- reviewer: drop this paragraph --><p>Disk filled.</p></body>")
+    text = to_markdown(html, ".html", "c.html").text
+    assert "reviewer" not in text and "o:Settings" not in text and "Disk filled." in text
+
+
+@pytest.mark.parametrize("suffix", [".html", ".docx", ".doc", ".txt"])
+def test_truncated_or_flipped_files_give_text_or_an_error_never_an_exception(suffix):
+    source = {".html": google_docs(), ".docx": word_document(),
+              ".doc": (FORMATS / "confluence_word_export.doc").read_bytes(), ".txt": PLAIN_TEXT.encode()}[suffix]
+    flipped = bytearray(source)
+    for offset in range(7, len(flipped), 97):
+        flipped[offset] ^= 0xFF
+    variants = [source[:cut] for cut in range(0, len(source), max(1, len(source) // 25))] + [bytes(flipped)]
+    for raw in variants:
+        converted = to_markdown(raw, suffix, "damaged" + suffix)
+        if converted.text is None:
+            assert [p.severity for p in converted.problems].count("error") == 1
+        for problem in converted.problems:
+            assert problem.message and "None" not in problem.message and "Traceback" not in problem.message
