@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 
 from pipelines.postmortems.convert import (DOCX_SUFFIXES, HTML_SUFFIXES, MARKDOWN_SUFFIXES, MAX_EXPORT_BYTES,
-                                           to_markdown)
+                                           WEB_ARCHIVE_SUFFIXES, to_markdown)
 from pipelines.postmortems.lint import lint_parsed
 from pipelines.postmortems.model import ParsedFile, Problem
 from pipelines.postmortems.parse import content_hash, parse_bytes, parse_text
@@ -35,7 +35,7 @@ from pipelines.warehouse.rows import INCIDENT_TABLES, finding_rows, frame, postm
 from pipelines.warehouse.store import StoredFile, discover
 
 DEFAULT_MAX_BYTES = 5_000_000
-EXPORT_SUFFIXES = HTML_SUFFIXES | DOCX_SUFFIXES
+EXPORT_SUFFIXES = HTML_SUFFIXES | DOCX_SUFFIXES | WEB_ARCHIVE_SUFFIXES
 # Below this many changed files a process pool costs more to start than it saves.
 PARALLEL_THRESHOLD = 400
 
