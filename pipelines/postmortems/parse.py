@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import yaml
@@ -132,6 +132,7 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
     zone = datefind.stated_zone(text) or timezone.utc
     reference_year = _reference_year(pm, doc, source_path)
     pm.timeline = parse_timeline(sections.get("timeline"), pm.started_at, zone=zone, default_year=reference_year)
+    _no_events_after_publication(pm.timeline, doc)
     if not pm.timeline and front is None:
         pm.timeline = prose.narrative_events(doc, sections, zone=zone, default_year=reference_year)
     pm.root_causes = parse_root_causes(sections.get("root_causes"))
@@ -993,6 +994,21 @@ def _publication_block(doc: markdown.Document):
     return None
 
 
+def _no_events_after_publication(events: list[TimelineEvent], doc: markdown.Document) -> None:
+    """An entry written without a year ("[12-05 16:21]") that lands after the text was
+    published happened the year before: nothing in a post-mortem happens after it is written."""
+    published = _publication_block(doc)
+    if published is None:
+        return
+    limit = published[1].at + timedelta(days=2)
+    for event in events:
+        if event.at is not None and event.at > limit:
+            try:
+                event.at = event.at.replace(year=event.at.year - 1)
+            except ValueError:  # 29 February
+                event.at = event.at - timedelta(days=365)
+
+
 def _reference_year(pm: PostMortem, doc: markdown.Document, source_path: str) -> int | None:
     """The year a date written without one ("March 26", "[03-26 17:40]") most likely means."""
     if pm.started_at:
@@ -1043,8 +1059,12 @@ def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | N
         _set_date(pm, "mitigated_at", mitigation, "timeline")
         _set_date(pm, "resolved_at", resolution or max(e.at for e in dated), "timeline")
     if pm.started_at is None:
-        for found in datefind.find_datetimes(pm.title or "", default_year=year, zone=zone, limit=1):
-            _set_date(pm, "started_at", found.at, "title")
+        # A title names the incident's day, or its first and last ("between December 25th
+        # and December 30th, 2022").
+        in_title = datefind.find_datetimes(pm.title or "", default_year=year, zone=zone, limit=4)
+        if in_title:
+            _set_date(pm, "started_at", in_title[0].at, "title")
+            _set_date(pm, "resolved_at", in_title[-1].at, "title")
     if pm.started_at is None:
         for block in doc.blocks[:12]:
             if block.kind != "paragraph" or block.quoted or (published and block is published[0]):
