@@ -139,7 +139,9 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
     if not pm.root_causes:
         pm.root_causes = prose.causes_from_text(doc, sections)
     pm.eval_gaps = parse_eval_gaps(sections.get("eval_gap"), pm.root_causes)
-    if not any(g.source == "analysis" for g in pm.eval_gaps) and front is None:
+    if front is None:
+        # Free-form texts explain what checks missed wherever they happen to: a gap section
+        # and the narrative both count (the same line once).
         pm.eval_gaps = prose.merge_gaps(pm.eval_gaps, prose.gaps_from_text(doc, sections))
     pm.new_eval_case_id, pm.new_eval_case_checks = parse_new_eval_case(sections)
     pm.action_items = parse_action_items(sections, pm.new_eval_case_id, pm.new_eval_case_checks)

@@ -64,6 +64,8 @@ _ADVICE = re.compile(r"^(?:you|your|users?|developers?|maintainers?|publishers?|
 ACTION_SECTIONS = ("action_items", "lessons", "mitigation")
 # Sections where causes are told, when no section is devoted to them.
 NARRATIVE_SECTIONS = ("summary", "root_causes", "impact", "detection", "trigger", None)
+# Sections that speak to readers ("What you can do"): nothing in them is about this incident.
+SKIPPED_SECTIONS = ("advice",)
 
 
 def split_sentences(text: str) -> list[tuple[int, str]]:
@@ -105,8 +107,18 @@ def _all_sentences(doc: Document, sections: dict[str, Section], with_block: bool
     return out
 
 
+# Sentences that use causal words without claiming a cause of this incident: apologies,
+# hypotheticals and general truths ("can lead to"), conditionals, advice, and lead-ins that
+# announce a list.
+_NOT_A_CLAIM = re.compile(
+    r"\b(?:regret|apologi[sz]e|sorry|inconvenience)\b|\b(?:can|could|may|might|would)\s(?:also\s)?(?:lead|cause|"
+    r"result|trigger|leave)\b|^(?:if|when|whenever|avoid|use|make sure|ensure|consider|always|never)\b", re.I)
+
+
 def is_causal(sentence: str) -> bool:
-    return bool(_CAUSAL.search(sentence)) and not _ADVICE.search(sentence)
+    return bool(_CAUSAL.search(sentence)) and not _ADVICE.search(sentence) \
+        and not _NOT_A_CLAIM.search(sentence) and not sentence.rstrip().endswith(":") \
+        and not (_COMMIT_DONE.search(sentence) and re.match(r"^(?:\w+\s){0,6}we\b", sentence, re.I))
 
 
 def is_gap(sentence: str) -> bool:
@@ -176,7 +188,8 @@ def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCa
 def gaps_from_text(doc: Document, sections: dict[str, Section]) -> list[EvalGap]:
     """Sentences saying why tests, evals, review, monitoring or drills did not catch it."""
     found = [(line, s) for key, line, s in _all_sentences(doc, sections)
-             if key not in ("action_items", "timeline") and is_gap(s) and not is_promise(s)]
+             if key not in ("action_items", "timeline", "advice") and is_gap(s) and not is_promise(s)
+             and not s.rstrip().endswith(":")]
     return [EvalGap(i, s, "analysis", line) for i, (line, s) in enumerate(found[:8], start=1)]
 
 
@@ -221,7 +234,7 @@ def actions_from_text(doc: Document, sections: dict[str, Section], start_seq: in
     the future, else anywhere in the text."""
     items = []
     for key, line, sentence in _all_sentences(doc, sections):
-        if key == "timeline" or not is_commitment(sentence):
+        if key in ("timeline", "advice") or not is_commitment(sentence) or sentence.rstrip().endswith(":"):
             continue
         if key not in ACTION_SECTIONS and not re.search(r"\bwe\b|\bour\b", sentence, re.I):
             continue

@@ -26,12 +26,17 @@ from pipelines.postmortems.markdown import Block, Document
 from pipelines.postmortems.model import Section
 
 _SECTION_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # Guidance for readers ("What can you do as a publisher?"): not about this incident.
+    ("advice", ("what you can do", "what can you do", "what you should do", "protecting yourself",
+                "protect yourself", "protecting your", "how to check if", "how to protect", "guidance",
+                "recommendations for", "advice for", "for publishers", "for maintainers", "for developers",
+                "how can you support", "thanks to", "acknowledg")),
     ("eval_gap", ("eval coverage", "eval gap", "evaluation gap", "coverage gap", "why evals",
                   "why the evals", "why our evals", "eval analysis", "what the evals missed",
                   "test coverage gap", "why we missed", "why we didn t catch", "why it wasn t caught",
                   "why wasn t this caught", "why this wasn t caught", "why testing", "why review",
                   "why tests", "why monitoring", "why detection", "why didn t we", "why did we not",
-                  "how did this get past", "how did this slip", "how it slipped", "backlog check")),
+                  "how did this get past", "how did this slip", "how it slipped")),
     ("new_eval_case", ("new eval", "eval case", "regression eval", "regression test",
                        "added eval", "eval added")),
     ("prompt_diff", ("prompt diff", "prompt change", "prompt changes", "system prompt diff")),
