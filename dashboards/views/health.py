@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboards import charts, queries, ui
+from dashboards.eval_suite import eval_suite_section
 
 ALL_QUARTERS = "All quarters"
 
@@ -58,3 +59,5 @@ with right:
 st.subheader("Incomplete post-mortems")
 ui.table(queries.incomplete_postmortems(version, quarter), links={"incident_id": "incident"},
          empty="Every post-mortem has all ten sections.", key="incomplete")
+
+eval_suite_section(version, quarter)

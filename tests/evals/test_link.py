@@ -1,0 +1,120 @@
+"""The eval suite linked to the sample store: present, missing and not-named cases, their
+latest results, and every bad input reported with its file and reason."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.evals.link import link_eval_suite, summary_from_warehouse
+from pipelines.evals.results import read_results
+from pipelines.evals.suite import SuiteIndex, SuiteFile, find_case, index_suite
+
+
+def rows(database, sql, params=None):
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def test_promised_cases_are_found_by_path_file_name_or_case_id(linked):
+    status = {r[0]: r[1:] for r in rows(linked.warehouse, """
+        SELECT incident_id, status, matched_by, suite_file, case_id FROM eval_case_status""")}
+    assert status[linked.by_path][:2] == ("present", "path")
+    assert status[linked.by_file_name][:2] == ("present", "file_name")
+    assert status[linked.by_file_name][2].startswith("regressions/") and status[linked.by_file_name][2].endswith(".jsonl")
+    assert status[linked.by_case_id][:3] == ("present", "case_id", "shared/team-regressions.jsonl")
+    assert status[linked.missing] == ("missing", None, None, None)
+    assert status[linked.not_named][0] == "not_named"
+    named = rows(linked.warehouse, "SELECT count(*) FROM postmortems WHERE new_eval_case_id IS NOT NULL")[0][0]
+    counts = dict(rows(linked.warehouse, "SELECT status, count(*) FROM eval_case_status GROUP BY ALL"))
+    assert counts["present"] == 3 and counts["missing"] == named - 3
+    assert sum(counts.values()) == rows(linked.warehouse, "SELECT count(*) FROM postmortems")[0][0]
+
+
+def test_latest_run_decides_pass_or_fail_per_incident(linked):
+    outcome = {r[0]: r[1:] for r in rows(linked.warehouse, """
+        SELECT incident_id, outcome, last_passed, runs, ran_recently, result_file FROM eval_case_status""")}
+    # promptfoo: an older failing run, then a passing one.
+    assert outcome[linked.by_path][:4] == ("passing", True, 2, True)
+    assert outcome[linked.by_path][4] == "promptfoo/latest.json"
+    # Inspect: the mock model's answer does not contain the target.
+    assert outcome[linked.by_file_name][:2] == ("failing", False)
+    assert outcome[linked.by_file_name][4].startswith("inspect/") and outcome[linked.by_file_name][4].endswith(".json")
+    assert outcome[linked.by_case_id][:2] == ("passing", True)
+    assert outcome[linked.by_case_id][4].endswith(".eval")
+    assert outcome[linked.missing][0] == "missing" and outcome[linked.not_named][0] == "not_named"
+
+
+def test_a_shared_dataset_links_only_the_promised_sample(linked):
+    linked_rows = dict(rows(linked.warehouse, """
+        SELECT case_id, incident_id FROM eval_results WHERE source_file LIKE '%.eval'"""))
+    assert linked_rows == {"unrelated-team-case": None,
+                           **{k: v for k, v in linked_rows.items() if v == linked.by_case_id}}
+    assert list(linked_rows.values()).count(linked.by_case_id) == 1
+
+
+def test_bad_input_is_a_message_with_file_and_reason(linked):
+    issues = {r[0]: r[1:] for r in rows(linked.warehouse, "SELECT source_file, kind, severity, message FROM eval_issues")}
+    assert issues["broken.yaml"][:2] == ("malformed_case_file", "warning")
+    assert issues["broken.yaml"][2].startswith("broken.yaml:2: not valid YAML")
+    other = issues["inspect/from-another-inspect.json"]
+    assert other[:2] == ("inspect_version", "error")
+    assert "written by inspect_ai 9.1.0 (log format 99)" in other[2] and "not used" in other[2]
+    assert issues["promptfoo/truncated.json"][:2] == ("malformed_results", "error")
+    assert issues["promptfoo/truncated.json"][2].startswith("promptfoo/truncated.json:2: not valid JSON")
+    assert issues["shared/typo.jsonl"][0] == "unknown_incident" and "PM-2099-001" in issues["shared/typo.jsonl"][2]
+    assert issues["promptfoo/package.json"][0] == "unknown_results_file"
+    for _, _, message in issues.values():
+        assert "None" not in message and "Traceback" not in message
+
+
+def test_missing_folders_are_reported_and_nothing_is_called_missing(sample_warehouse, tmp_path):
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        link = link_eval_suite(con, tmp_path / "no-suite", tmp_path / "no-results")
+    kinds = {i["kind"]: i["message"] for i in link.issues}
+    assert kinds.keys() == {"suite_missing", "results_missing"}
+    assert str(tmp_path / "no-suite") in kinds["suite_missing"] and "does not exist" in kinds["suite_missing"]
+    statuses = {r["status"] for r in link.status}
+    assert statuses == {"unchecked", "not_named"}  # a suite that is not there cannot lack a case
+    assert "0 cases present, 0 missing" in link.summary() and "2 problems" in link.summary()
+
+
+def test_a_file_instead_of_a_results_folder_and_an_unconfigured_suite(sample_warehouse, tmp_path):
+    not_a_folder = tmp_path / "results.txt"
+    not_a_folder.write_text("x")
+    results, problems = read_results(not_a_folder)
+    assert results == [] and problems[0].kind == "results_unreadable" and str(not_a_folder) in problems[0].message
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        link = link_eval_suite(con, None, None)
+    assert link.issues == [] and link.summary().startswith("not configured")
+
+
+def test_find_case_prefers_path_then_name_then_case_id():
+    index = SuiteIndex(None, [SuiteFile("support/refund.yaml"), SuiteFile("other/support/refund.jsonl"),
+                              SuiteFile("shared/all.jsonl", frozenset({"refund-tone"}))])
+    assert find_case(index, "evals/support/refund.yaml").matched_by == "path"
+    assert find_case(index, "./support\\refund.yaml").rel_path == "support/refund.yaml"
+    match = find_case(index, "evals/other/support/refund.yml")
+    assert (match.rel_path, match.matched_by) == ("other/support/refund.jsonl", "file_name")
+    match = find_case(index, "evals/support/refund-tone.yaml")
+    assert (match.rel_path, match.matched_by, match.case_id) == ("shared/all.jsonl", "case_id", "refund-tone")
+    assert find_case(index, "evals/support/unknown.yaml") is None and find_case(index, None) is None
+
+
+def test_index_reads_case_ids_from_yaml_json_and_jsonl(tmp_path):
+    (tmp_path / "a.yaml").write_text("tests:\n  - metadata: {case_id: tone-1, incident_id: PM-2026-001}\n")
+    (tmp_path / "b.json").write_text('[{"id": "json-case"}]')
+    (tmp_path / "c.jsonl").write_text('{"id": "line-1"}\nnot json\n')
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "run.json").write_text('{"id": "from-a-log"}')
+    index = index_suite(tmp_path)
+    files = {f.rel_path: f for f in index.files}
+    assert set(files) == {"a.yaml", "b.json", "c.jsonl"}
+    assert files["a.yaml"].case_ids == {"tone-1"} and files["a.yaml"].incident_ids == {"PM-2026-001"}
+    assert files["b.json"].case_ids == {"json-case"} and files["c.jsonl"].case_ids == {"line-1"}
+    assert [(p.path, p.line) for p in index.problems] == [("c.jsonl", 2)]
+
+
+def test_run_summary_line_reads_back_from_the_warehouse(linked):
+    with duckdb.connect(str(linked.warehouse), read_only=True) as con:
+        line = summary_from_warehouse(con, True, True)
+    assert line.startswith("3 cases present, ") and "2 passing, 1 failing" in line and "5 problems" in line
