@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from pipelines.settings import load_settings
+from pipelines.settings import PROJECT_ROOT, STORE_CONFIG_NAME, load_settings
 
 # What an eval file can be: Inspect datasets (.jsonl, .json, .csv) and tasks (.py), promptfoo
 # configs and test files (.yaml, .yml, .json), anything else a team keeps cases in as text.
@@ -212,15 +212,23 @@ def _cached_index(root: str, root_mtime_ns: int) -> SuiteIndex:
     return index_suite(Path(root))
 
 
+@functools.lru_cache(maxsize=8)
+def _configured_suite(env_suite: str | None, env_store: str | None, config_mtime_ns: int) -> Path | None:
+    return load_settings().eval_suite
+
+
 def configured_suite_index() -> SuiteIndex | None:
     """The configured suite's index, for lint (which checks one file at a time and must not
-    walk the suite per file). Cached per process and per change of the suite folder itself;
-    None when no suite is configured."""
-    root = load_settings().eval_suite
-    if root is None:
-        return None
+    read the settings or walk the suite per file). Cached per process, and again whenever the
+    settings' inputs or the suite folder itself change; None when no suite is configured."""
+    store = os.environ.get("EMBERLINE_POSTMORTEMS")
+    config = Path(store) / STORE_CONFIG_NAME if store else PROJECT_ROOT / "data" / "postmortems" / STORE_CONFIG_NAME
+    root = _configured_suite(os.environ.get("EMBERLINE_EVAL_SUITE"), store, _mtime(config))
+    return None if root is None else _cached_index(str(root), _mtime(root))
+
+
+def _mtime(path: Path) -> int:
     try:
-        mtime = root.stat().st_mtime_ns
+        return path.stat().st_mtime_ns
     except OSError:
-        mtime = -1
-    return _cached_index(str(root), mtime)
+        return -1

@@ -118,3 +118,22 @@ def test_run_summary_line_reads_back_from_the_warehouse(linked):
     with duckdb.connect(str(linked.warehouse), read_only=True) as con:
         line = summary_from_warehouse(con, True, True)
     assert line.startswith("3 cases present, ") and "2 passing, 1 failing" in line and "5 problems" in line
+
+
+def test_lint_flags_a_promised_case_the_configured_suite_lacks(tmp_path, monkeypatch):
+    from pipelines.postmortems.lint import RULES, lint_parsed
+    from pipelines.postmortems.parse import parse_text
+    from tests.conftest import postmortem
+
+    text = postmortem()
+    assert "EL012" not in {f.rule_id for f in lint_parsed(parse_text(text, "x.md"))}  # no suite configured
+    suite = tmp_path / "evals"
+    (suite / "support").mkdir(parents=True)
+    monkeypatch.setenv("EMBERLINE_EVAL_SUITE", str(suite))
+    [finding] = [f for f in lint_parsed(parse_text(text, "x.md")) if f.rule_id == "EL012"]
+    assert finding.severity == "warning" and finding.rule == RULES["EL012"].name
+    assert "'evals/support/refund-policy-freshness.yaml' is not in the eval suite" in finding.message
+    assert text.splitlines()[finding.line - 1].startswith("- Eval case:")
+    (suite / "support" / "refund-policy-freshness.yaml").write_text("tests: []\n")
+    (suite / "new-folder").mkdir()  # the suite folder changed: lint sees the new case
+    assert "EL012" not in {f.rule_id for f in lint_parsed(parse_text(text, "x.md"))}
