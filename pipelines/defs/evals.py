@@ -34,9 +34,10 @@ def default_eval_sources() -> EvalSources:
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(name, description=text, group_name="evals", kinds={"duckdb"},
-                        deps=["postmortems", "action_items", "themes", "theme_assignments"])
+                        deps=["postmortems", "action_items", "lint_findings", "themes", "theme_assignments"])
            for name, text in EVAL_TABLES.items()],
-    description="Link every post-mortem's promised eval case to the eval suite and its latest results.",
+    description="Link every post-mortem's promised eval case to the eval suite and its latest results; refresh "
+    "lint_findings' EL012 (promised eval case missing) from the same snapshot.",
 )
 def eval_suite_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, eval_sources: EvalSources):
     with warehouse.connect() as con:

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import polars as pl
 
+from pipelines.evals import lint as lint_rule
 from pipelines.evals.results import EvalResult, read_results
 from pipelines.evals.suite import SuiteIndex, index_suite, normalise_case_ref
 from pipelines.reports.data import records
@@ -239,5 +240,24 @@ def write_eval_tables(con: duckdb.DuckDBPyConnection, link: EvalSuiteLink) -> di
         con.execute(f"DELETE FROM {table}")
         counts[table] = insert_frame(con, table, pl.DataFrame(rows, schema=schema)
                                      if rows else pl.DataFrame(schema=schema))
+    refresh_lint_findings(con, link)
     create_eval_views(con)
     return counts
+
+
+def refresh_lint_findings(con: duckdb.DuckDBPyConnection, link: EvalSuiteLink) -> None:
+    """Ingest lints a post-mortem only when its file changes, but a case can land in the suite
+    any day: rewrite the EL012 findings from this snapshot so lint_findings never keeps one
+    for a case that now exists (same message, rule and line as `emberline lint`)."""
+    con.execute("DELETE FROM lint_findings WHERE rule_id = ?", [lint_rule.RULE_ID])
+    missing = [r for r in link.status if r["status"] == "missing"]
+    if not missing:
+        return
+    lines = dict(con.execute("""SELECT incident_id, first(line ORDER BY seq) FROM action_items
+                                WHERE kind = 'eval_case' AND line IS NOT NULL GROUP BY ALL""").fetchall())
+    con.executemany("""INSERT INTO lint_findings (source_path, incident_id, line, rule_id, rule, severity, message, hint)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [[r["source_path"], r["incident_id"], lines.get(r["incident_id"]), lint_rule.RULE_ID,
+                      lint_rule.RULE_NAME, lint_rule.SEVERITY, lint_rule.missing_case_message(r["promised_case"],
+                                                                                              link.index),
+                      lint_rule.HINT] for r in missing])

@@ -8,7 +8,7 @@ be read, means nothing to check: the run summary and eval_issues say why.
 
 from __future__ import annotations
 
-from pipelines.evals.suite import SuiteIndex, configured_suite_index, normalise_case_ref  # noqa: F401 (lint uses it)
+from pipelines.evals.suite import SuiteIndex, configured_suite_index, normalise_case_ref
 from pipelines.postmortems.model import PostMortem
 
 RULE_ID, RULE_NAME, SEVERITY = "EL012", "promised-eval-case-missing", "warning"
@@ -29,3 +29,8 @@ def promised_eval_case_findings(pm: PostMortem, index: SuiteIndex | None) -> lis
     if line is None and "new_eval_case" in pm.sections:
         line = pm.sections["new_eval_case"].line
     return [(missing_case_message(promised, index), line)]
+
+
+def findings_against_configured_suite(pm: PostMortem) -> list[tuple[str, int | None]]:
+    """The rule as lint runs it: against the suite the settings name (cached per process)."""
+    return promised_eval_case_findings(pm, configured_suite_index())

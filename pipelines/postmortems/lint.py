@@ -12,9 +12,9 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+from pipelines.evals import lint as _eval_case_rule  # EL012: needs the eval suite, so it lives with it
 from pipelines.postmortems.model import CATEGORIES, SEVERITIES, STATUSES, ParsedFile, PostMortem
 from pipelines.postmortems.sensitive import find_sensitive
-from pipelines.evals import lint as _eval_case_rule  # EL012: needs the eval suite, so it lives with it
 
 POSTMORTEM_DEADLINE = timedelta(hours=72)
 
@@ -187,7 +187,7 @@ def lint_parsed(parsed: ParsedFile) -> list[Finding]:
             pm.sections["new_eval_case"].line if "new_eval_case" in pm.sections else None,
             "warning" if is_draft else None)
 
-    for message, line in _eval_case_rule.promised_eval_case_findings(pm, _eval_case_rule.configured_suite_index()):
+    for message, line in _eval_case_rule.findings_against_configured_suite(pm):
         add(_eval_case_rule.RULE_ID, message, line)
 
     for item in pm.action_items:

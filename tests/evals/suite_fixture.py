@@ -14,8 +14,6 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from tests.reports.conftest import build_warehouse
-
 # The mock model answers every prompt with this text, so a target it contains passes
 # Inspect's `includes()` scorer and any other target fails.
 MOCK_OUTPUT = "Default output from mockllm/model"
@@ -93,11 +91,10 @@ def build_linked_store(sample_warehouse: Path, root: Path, *, now: datetime | No
 
     failing_log = run_inspect(file_name_case, results / "inspect")
     passing_log = run_inspect(shared, results / "inspect", log_format="eval")
-    # A log from an Inspect release with another log format: the same log, re-stamped.
+    # A log from a newer Inspect release with the next log format: the same log, re-stamped.
     other = json.loads(failing_log.read_text(encoding="utf-8"))
-    other["version"] = 99
-    other["eval"]["packages"] = {"inspect_ai": "9.1.0"}
-    other["samples"] = "not a list of samples"
+    other["version"] = 3
+    other["eval"]["packages"] = {"inspect_ai": "0.4.2"}
     (results / "inspect" / "from-another-inspect.json").write_text(json.dumps(other), encoding="utf-8")
     promptfoo = results / "promptfoo"
     promptfoo.mkdir(parents=True)

@@ -58,7 +58,8 @@ def test_bad_input_is_a_message_with_file_and_reason(linked):
     assert issues["broken.yaml"][2].startswith("broken.yaml:2: not valid YAML")
     other = issues["inspect/from-another-inspect.json"]
     assert other[:2] == ("inspect_version", "error")
-    assert "written by inspect_ai 9.1.0 (log format 99)" in other[2] and "not used" in other[2]
+    assert "Unable to read version 3 of log format" in other[2] and "not used" in other[2]
+    assert "written by inspect_ai 0.4.2 (log format 3), read with inspect_ai " in other[2]
     assert issues["promptfoo/truncated.json"][:2] == ("malformed_results", "error")
     assert issues["promptfoo/truncated.json"][2].startswith("promptfoo/truncated.json:2: not valid JSON")
     assert issues["shared/typo.jsonl"][0] == "unknown_incident" and "PM-2099-001" in issues["shared/typo.jsonl"][2]
@@ -137,3 +138,44 @@ def test_lint_flags_a_promised_case_the_configured_suite_lacks(tmp_path, monkeyp
     (suite / "support" / "refund-policy-freshness.yaml").write_text("tests: []\n")
     (suite / "new-folder").mkdir()  # the suite folder changed: lint sees the new case
     assert "EL012" not in {f.rule_id for f in lint_parsed(parse_text(text, "x.md"))}
+
+
+def test_lint_findings_hold_el012_for_exactly_the_missing_cases(linked):
+    findings = rows(linked.warehouse, """SELECT incident_id, severity, line, message FROM lint_findings
+                                         WHERE rule_id = 'EL012' ORDER BY incident_id""")
+    missing = rows(linked.warehouse, "SELECT incident_id FROM eval_case_status WHERE status = 'missing' ORDER BY 1")
+    assert [f[0] for f in findings] == [m[0] for m in missing]
+    incident, severity, line, message = next(f for f in findings if f[0] == linked.missing)
+    markdown = rows(linked.warehouse, "SELECT markdown FROM postmortems WHERE incident_id = ?", [incident])[0][0]
+    assert severity == "warning" and markdown.splitlines()[line - 1].lstrip("- ").startswith("Eval case:")
+    assert f"is not in the eval suite ({linked.suite})" in message
+
+
+def test_run_summary_prints_the_eval_suite_line(linked, monkeypatch, capsys):
+    from pipelines.cli import _print_run_summary
+
+    monkeypatch.setenv("EMBERLINE_EVAL_SUITE", str(linked.suite))
+    monkeypatch.setenv("EMBERLINE_EVAL_RESULTS", str(linked.results))
+    _print_run_summary(linked.warehouse)
+    out = capsys.readouterr().out
+    [line] = [x for x in out.splitlines() if x.startswith("eval suite:")]
+    assert "3 cases present" in line and "1 failing" in line
+    assert "inspect/from-another-inspect.json: inspect-ai cannot read this log" in out and "None" not in out
+
+
+def test_an_older_inspect_log_format_is_read_with_a_warning(linked, tmp_path):
+    import json
+
+    from pipelines.evals.results import installed_inspect
+
+    [log] = [p for p in (linked.results / "inspect").glob("*.json") if p.name != "from-another-inspect.json"]
+    older = json.loads(log.read_text())
+    older["version"], older["eval"]["packages"] = 1, {"inspect_ai": "0.3.20"}
+    (tmp_path / "old.json").write_text(json.dumps(older))
+    results, problems = read_results(tmp_path)
+    assert [r.passed for r in results] == [False] and results[0].case_id == "answers-cite-current-source"
+    [problem] = problems
+    assert (problem.kind, problem.severity) == ("inspect_version", "warning")
+    assert problem.message == (f"old.json: written by inspect_ai 0.3.20 (log format 1), read with inspect_ai "
+                               f"{installed_inspect()[0]} (log format {installed_inspect()[1]}); read, but check its "
+                               "results")
