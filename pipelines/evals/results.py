@@ -107,9 +107,9 @@ def _score_passed(scores) -> tuple[bool | None, float | None]:
     return all(v >= 1.0 for v in values), min(values)
 
 
-def read_inspect_log(path: Path, rel: str) -> tuple[list[EvalResult], list[ResultsProblem]]:
+def read_inspect_log(path: Path, rel: str, header: dict | None = None) -> tuple[list[EvalResult], list[ResultsProblem]]:
     version, log_format = installed_inspect()
-    header = _inspect_header(path) or {}
+    header = header if header is not None else _inspect_header(path) or {}
     written_format = header.get("version")
     written_by = ((header.get("eval") or {}).get("packages") or {}).get("inspect_ai")
     origin = (f"written by inspect_ai {written_by or 'unknown'} (log format {written_format or 'unknown'}), "
@@ -155,6 +155,10 @@ def _incident_of(metadata) -> str | None:
     return str(value) if value else None
 
 
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def read_promptfoo_output(data: dict, path: Path, rel: str) -> tuple[list[EvalResult], list[ResultsProblem]]:
     summary = data["results"]
     rows = summary.get("results")
@@ -174,11 +178,10 @@ def read_promptfoo_output(data: dict, path: Path, rel: str) -> tuple[list[EvalRe
         if not isinstance(row, dict):
             skipped += 1
             continue
-        test = row.get("testCase") if isinstance(row.get("testCase"), dict) else {}
-        metadata = {**(test.get("metadata") or {}), **(row.get("metadata") or {})} \
-            if isinstance(test.get("metadata") or {}, dict) and isinstance(row.get("metadata") or {}, dict) else {}
-        variables = row.get("vars") if isinstance(row.get("vars"), dict) else test.get("vars") or {}
-        incident = _incident_of(metadata) or (_incident_of(variables) if isinstance(variables, dict) else None)
+        test = _mapping(row.get("testCase"))
+        metadata = _mapping(test.get("metadata")) | _mapping(row.get("metadata"))
+        variables = _mapping(row.get("vars")) or _mapping(test.get("vars"))
+        incident = _incident_of(metadata) or _incident_of(variables)
         case_id = metadata.get("case_id") or metadata.get("eval_case_id") or test.get("description") \
             or row.get("description")
         provider = row.get("provider")
@@ -239,7 +242,7 @@ def _read_one(path: Path, rel: str) -> tuple[list[EvalResult], list[ResultsProbl
         return [], [ResultsProblem(rel, err.lineno, "malformed_results", "error",
                                    f"{rel}:{err.lineno}: not valid JSON ({err.msg}); not used")]
     if _looks_like_inspect(data):
-        return read_inspect_log(path, rel)
+        return read_inspect_log(path, rel, data)
     if _looks_like_promptfoo(data):
         return read_promptfoo_output(data, path, rel)
     return [], [ResultsProblem(rel, None, "unknown_results_file", "warning",

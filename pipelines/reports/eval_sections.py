@@ -58,7 +58,7 @@ def weekly_eval_section(con: duckdb.DuckDBPyConnection, week_end, as_of: datetim
     present = [r for r in rows if r["status"] == "present"]
     passing = [r for r in rows if r["passed"] is True]
     blocks: list = [Paragraph(
-        f"{len(present)} of {plural(len(rows), 'incident')} to date have their regression case in the eval suite; "
+        f"Of {plural(len(rows), 'incident')} to date, {len(present)} have their regression case in the eval suite; "
         f"{len(passing)} passed and {len(failing)} failed their latest run before the week's end.")]
     blocks.append(Table(["Incident", "Promised eval case", "Owner", "Title"],
                         [[r["incident_id"], f"`{r['promised_case']}`", r["owner"] or "no owner",
@@ -109,6 +109,7 @@ def quarterly_eval_section(con: duckdb.DuckDBPyConnection, quarter: str, as_of: 
         [[t["theme_id"], sets.get(t["theme_set"], t["theme_set"]), t["name"], ", ".join(t["passing_cases"]),
           ", ".join(t["came_back"])] for t in themes],
         empty="No theme came back this quarter after its regression cases passed."))
-    return Section("Regression cases pass, and the theme still comes back", blocks,
-                   headline=(f"{plural(len(themes), 'theme')} came back although its regression cases pass: "
-                             + ", ".join(t["name"] for t in themes[:3]) + ".") if themes else None)
+    whose = "its" if len(themes) == 1 else "their"
+    headline = (f"{plural(len(themes), 'theme')} came back although {whose} regression cases pass: "
+                + ", ".join(t["name"] for t in themes[:3]) + ".") if themes else None
+    return Section("Regression cases pass, and the theme still comes back", blocks, headline=headline)

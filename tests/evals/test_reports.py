@@ -47,7 +47,7 @@ def test_weekly_report_lists_missing_cases_with_owners_and_the_failing_ones(con,
     assert [r[0] for r in failing_table.rows] == [linked.by_file_name]
     markdown = to_markdown(report)
     started = con.execute("SELECT count(*) FROM postmortems WHERE incident_date <= ?", [week.end]).fetchall()[0][0]
-    assert f"3 of {started} incidents" in markdown
+    assert f"Of {started} incidents to date, 3 have their regression case" in markdown
     assert "2 passed and 1 failed their latest run" in markdown and "None" not in markdown
 
 
