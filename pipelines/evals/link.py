@@ -55,11 +55,12 @@ def ensure_eval_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_eval_views(con: duckdb.DuckDBPyConnection) -> None:
-    """The coverage view reads the theme tables; they are created empty if themes never ran."""
-    from pipelines.themes.build import ensure_theme_schema
+    """The coverage view reads the theme tables: without them (themes never built) it is left
+    out, and the report and dashboard say the coverage per theme is not there yet."""
+    from pipelines.warehouse.db import table_exists
 
-    ensure_theme_schema(con)
-    con.execute(_sql("views.sql"))
+    if table_exists(con, "themes") and table_exists(con, "theme_assignments"):
+        con.execute(_sql("views.sql"))
 
 
 @dataclass
