@@ -19,6 +19,7 @@ from pipelines.reports.document import Paragraph, Section, Table
 SUITE_NOT_LINKED = ("No eval suite is linked yet: set `eval_suite:` (and `eval_results:`) in the store's "
                     "emberline.yaml, or EMBERLINE_EVAL_SUITE, and re-run.")
 _TABLES = ("eval_case_status", "eval_results")
+MISSING_SHOWN = 15  # the newest; the rest are counted
 
 # The latest run before `as_of` of each incident's regression case: passed when every scored
 # result of that run passed.
@@ -49,7 +50,8 @@ def weekly_eval_section(con: duckdb.DuckDBPyConnection, week_end, as_of: datetim
         return Section("Regression eval cases: missing and failing", [Paragraph(SUITE_NOT_LINKED)])
     rows = records(con, f"""
         WITH {_OUTCOMES_AS_OF}
-        SELECT s.incident_id, s.title, s.owner, s.promised_case, s.status, s.suite_file, o.ran_at, o.passed
+        SELECT s.incident_id, s.title, s.owner, s.promised_case, s.status, s.suite_file, s.incident_date,
+               o.ran_at, o.passed
         FROM eval_case_status s LEFT JOIN outcomes o USING (incident_id)
         WHERE s.incident_date <= ?
         ORDER BY s.incident_date, s.incident_id""", [as_of, week_end])
@@ -60,10 +62,14 @@ def weekly_eval_section(con: duckdb.DuckDBPyConnection, week_end, as_of: datetim
     blocks: list = [Paragraph(
         f"Of {plural(len(rows), 'incident')} to date, {len(present)} have their regression case in the eval suite; "
         f"{len(passing)} passed and {len(failing)} failed their latest run before the week's end.")]
+    newest = sorted(missing, key=lambda r: (r["incident_date"], r["incident_id"]), reverse=True)
     blocks.append(Table(["Incident", "Promised eval case", "Owner", "Title"],
                         [[r["incident_id"], f"`{r['promised_case']}`", r["owner"] or "no owner",
-                          short(r["title"], 70)] for r in missing],
+                          short(r["title"], 70)] for r in newest[:MISSING_SHOWN]],
                         empty="Every promised eval case is in the suite."))
+    if len(missing) > MISSING_SHOWN:
+        blocks.append(Paragraph(f"And {len(missing) - MISSING_SHOWN} older promised cases missing "
+                                "(`SELECT * FROM eval_case_status WHERE status = 'missing'`)."))
     blocks.append(Paragraph("Failing in their latest run:" if failing else "No regression case failed its latest run."))
     if failing:
         blocks.append(Table(["Incident", "Eval case", "Last run", "Owner"],

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from pipelines.reports.eval_sections import SUITE_NOT_LINKED
+from pipelines.reports.eval_sections import MISSING_SHOWN, SUITE_NOT_LINKED
 from pipelines.reports.periods import Quarter, Week
 from pipelines.reports.quarterly import build_quarterly_report
 from pipelines.reports.render import to_markdown
@@ -42,8 +42,9 @@ def test_weekly_report_lists_missing_cases_with_owners_and_the_failing_ones(con,
     missing_table, failing_table = (b for b in eval_section.blocks if hasattr(b, "rows"))
     expected = con.execute("""SELECT incident_id, promised_case, coalesce(owner, 'no owner') FROM eval_case_status
                               WHERE status = 'missing' AND incident_date <= ?
-                              ORDER BY incident_date, incident_id""", [week.end]).fetchall()
-    assert [(r[0], r[1].strip("`"), r[2]) for r in missing_table.rows] == expected
+                              ORDER BY incident_date DESC, incident_id DESC""", [week.end]).fetchall()
+    assert [(r[0], r[1].strip("`"), r[2]) for r in missing_table.rows] == expected[:MISSING_SHOWN]
+    assert f"And {len(expected) - MISSING_SHOWN} older promised cases missing" in to_markdown(report)
     assert [r[0] for r in failing_table.rows] == [linked.by_file_name]
     markdown = to_markdown(report)
     started = con.execute("SELECT count(*) FROM postmortems WHERE incident_date <= ?", [week.end]).fetchall()[0][0]
@@ -55,10 +56,11 @@ def test_a_past_week_counts_no_result_that_ran_after_it(con):
     report = build_weekly_report(con, Week.parse("2025-W30"))
     eval_section = section(report, WEEKLY_TITLE)
     assert "0 passed and 0 failed" in eval_section.blocks[0].text
-    listed = {r[0] for r in eval_section.blocks[1].rows}
-    expected = {r[0] for r in con.execute("""SELECT incident_id FROM eval_case_status
-                                             WHERE status = 'missing' AND incident_date <= DATE '2025-07-27'""").fetchall()}
-    assert listed == expected and expected
+    listed = [r[0] for r in eval_section.blocks[1].rows]
+    expected = [r[0] for r in con.execute("""SELECT incident_id FROM eval_case_status
+                                             WHERE status = 'missing' AND incident_date <= DATE '2025-07-27'
+                                             ORDER BY incident_date DESC, incident_id DESC""").fetchall()]
+    assert listed == expected[:MISSING_SHOWN] and expected
 
 
 def test_quarterly_names_themes_whose_cases_pass_and_that_come_back(con, linked):
