@@ -783,3 +783,47 @@ def run_sql(version: WarehouseVersion, sql: str, *, max_rows: int = SQL_ROW_CAP,
     finally:
         timer.cancel()
         cursor.close()
+
+
+# --------------------------------------------------------------------------------------
+# The eval suite (pipelines/evals): is each incident a regression test, and does it pass?
+
+EVAL_TABLES = ("eval_case_status", "eval_results", "eval_issues")
+
+
+def has_eval_suite(version: WarehouseVersion) -> bool:
+    return set(EVAL_TABLES) <= relations(version)
+
+
+@_cached
+def eval_gap_theme_coverage(version: WarehouseVersion) -> pl.DataFrame:
+    if "eval_gap_theme_coverage" not in relations(version):
+        return pl.DataFrame()
+    return read_frame(version, """
+        SELECT theme_id, name, incidents, cases_present, cases_missing, cases_not_named, passing, failing,
+               coverage
+        FROM eval_gap_theme_coverage ORDER BY coverage, incidents DESC, theme_id""")
+
+
+@_cached
+def eval_case_outcomes(version: WarehouseVersion, quarter: str | None) -> pl.DataFrame:
+    """Per incident: its regression case's state, failing first, then missing."""
+    return read_frame(version, """
+        SELECT incident_id, outcome, status, promised_case, suite_file, owner,
+               strftime(last_run_at, '%Y-%m-%d') AS last_run, ran_recently, quarter
+        FROM eval_case_status
+        WHERE $quarter IS NULL OR quarter = $quarter
+        ORDER BY CASE outcome WHEN 'failing' THEN 0 WHEN 'missing' THEN 1 WHEN 'not_run' THEN 2
+                              WHEN 'not_named' THEN 3 ELSE 4 END, incident_id""", {"quarter": quarter})
+
+
+@_cached
+def eval_outcome_counts(version: WarehouseVersion, quarter: str | None) -> dict[str, int]:
+    return dict(read_rows(version, """
+        SELECT outcome, count(*) FROM eval_case_status WHERE $quarter IS NULL OR quarter = $quarter
+        GROUP BY ALL""", {"quarter": quarter}))
+
+
+@_cached
+def eval_issues(version: WarehouseVersion) -> pl.DataFrame:
+    return read_frame(version, "SELECT severity, source_file, message FROM eval_issues ORDER BY severity, source_file")

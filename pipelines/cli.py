@@ -35,9 +35,22 @@ def _print_run_summary(database: Path) -> None:
             rows = con.execute(
                 "SELECT theme_set, count(*) FROM themes GROUP BY theme_set ORDER BY theme_set").fetchall()
             print("themes:             " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in rows))
+        _print_eval_summary(con)
     print(f"warehouse:          {database}")
     print("query it:           emberline sql \"SELECT * FROM incidents LIMIT 5\"")
     print("dashboard:          make dashboard   (then open http://localhost:8501)")
+
+
+def _print_eval_summary(con) -> None:
+    from pipelines.evals.link import summary_from_warehouse
+
+    settings = load_settings()
+    line = summary_from_warehouse(con, settings.eval_suite is not None, settings.eval_results is not None)
+    if line is None:
+        return
+    print(f"eval suite:         {line}")
+    for (message,) in con.execute("SELECT message FROM eval_issues ORDER BY severity, source_file LIMIT 5").fetchall():
+        print(f"  {message}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

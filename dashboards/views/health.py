@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboards import charts, queries, ui
+from dashboards.eval_suite import eval_suite_section
 
 ALL_QUARTERS = "All quarters"
 
@@ -65,3 +66,4 @@ st.caption("Headings mapped to no section, headings mapped by meaning, empty sec
            "can map its own headings in emberline.yaml (README: What ingest tolerates).")
 ui.table(queries.parse_notes(version, quarter), links={"incident_id": "incident"},
          empty="Every heading was mapped to a section and every post-mortem has a start date.", key="parse_notes")
+eval_suite_section(version, quarter)

@@ -16,6 +16,7 @@ import dagster as dg
 from pipelines.defs.reports import ReportOutputs
 from pipelines.defs.resources import Warehouse
 from pipelines.reports import quality
+from pipelines.reports.evals import EXPORT_FILES
 from pipelines.reports.external import ExternalConfig
 
 WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
@@ -111,6 +112,9 @@ def external_postmortems_are_public_safe(report_outputs: ReportOutputs) -> dg.As
 
 
 @dg.asset_check(asset="eval_cases_export", blocking=True,
-                description="Blocking: no unredacted sensitive data in the staged eval case export.")
+                description="Blocking: no unredacted sensitive data in any staged eval case export (Inspect "
+                "dataset, promptfoo config, JSON Lines, and their stubs).")
 def eval_cases_export_is_redacted(report_outputs: ReportOutputs) -> dg.AssetCheckResult:
-    return _result(quality.outputs_clean(_staged(report_outputs.staged_exports, "*.jsonl")), ERROR)
+    staged = report_outputs.staged_exports
+    return _result(quality.outputs_clean([staged / name for name in EXPORT_FILES if (staged / name).exists()]),
+                   ERROR)

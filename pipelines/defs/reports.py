@@ -22,7 +22,7 @@ from pydantic import Field
 
 from pipelines.defs.resources import Warehouse
 from pipelines.reports.delivery import deliver_report, delivery_log, webhook_url
-from pipelines.reports.evals import write_eval_exports
+from pipelines.reports.evals import EXPORT_FILES, write_eval_exports
 from pipelines.reports.external import ExternalConfig, export_external_postmortems
 from pipelines.reports.outputs import clear, publish_tree, report_quarters, report_weeks
 from pipelines.reports.periods import Quarter, Week, latest_complete_quarter, latest_complete_week
@@ -168,19 +168,20 @@ def external_postmortems(warehouse: Warehouse, report_outputs: ReportOutputs) ->
 
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "sample_outputs", "themes", "theme_assignments"],
-    kinds={"json"},
-    description="One regression eval case per incident (data/exports/eval_cases.jsonl: incident, theme, redacted "
-    "failing example and input, expected behaviour, eval case id) and incidents_without_eval_case.jsonl.",
+    deps=["postmortems", "sample_outputs", "eval_gaps", "themes", "theme_assignments", "eval_case_status"],
+    kinds={"json", "yaml"},
+    description="One regression eval case per incident (data/exports/eval_cases.inspect.jsonl, an Inspect AI "
+    "dataset; eval_cases.promptfoo.yaml, a promptfoo config; eval_cases.jsonl: incident, themes, redacted failing "
+    "examples and input, expected behaviour, eval case id), and ready-to-fill stubs in the same formats for the "
+    "incidents still without one (eval_case_stubs.*, incidents_without_eval_case.jsonl).",
 )
 def eval_cases_export(warehouse: Warehouse, report_outputs: ReportOutputs) -> dg.MaterializeResult:
     staging = report_outputs.staged_exports
-    for name in ("eval_cases.jsonl", "incidents_without_eval_case.jsonl"):
+    for name in EXPORT_FILES:
         (staging / name).unlink(missing_ok=True)
     with warehouse.connect() as con:
         export = write_eval_exports(con, staging)
-    _write_manifest(report_outputs, "eval_cases_export",
-                    {"files": [str(export.eval_cases), str(export.missing)]})
+    _write_manifest(report_outputs, "eval_cases_export", {"files": [str(p) for p in export.files.values()]})
     first = export.eval_cases.read_text(encoding="utf-8").splitlines()[:3]
     return dg.MaterializeResult(metadata={
         "dagster/row_count": export.cases,

@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+from pipelines.evals import lint as _eval_case_rule  # EL012: needs the eval suite, so it lives with it
 from pipelines.postmortems.model import CATEGORIES, SEVERITIES, STATUSES, ParsedFile, PostMortem
 from pipelines.postmortems.sensitive import find_sensitive
 
@@ -54,6 +55,7 @@ RULES = {
              "Use one of the documented values (README: The post-mortem format)."),
         Rule("EL011", "dates-out-of-order", "warning",
              "started_at <= detected_at <= mitigated_at <= resolved_at; fix the one that is off."),
+        Rule(_eval_case_rule.RULE_ID, _eval_case_rule.RULE_NAME, _eval_case_rule.SEVERITY, _eval_case_rule.HINT),
     )
 }
 
@@ -184,6 +186,9 @@ def lint_parsed(parsed: ParsedFile) -> list[Finding]:
         add("EL003", "no new eval case: nothing turns this incident into a regression test",
             pm.sections["new_eval_case"].line if "new_eval_case" in pm.sections else None,
             "warning" if is_draft else None)
+
+    for message, line in _eval_case_rule.findings_against_configured_suite(pm):
+        add(_eval_case_rule.RULE_ID, message, line)
 
     for item in pm.action_items:
         if item.kind != "systemic":

@@ -100,17 +100,24 @@ def cmd_export_external(args: argparse.Namespace) -> int:
 
 
 def cmd_export_evals(args: argparse.Namespace) -> int:
-    from pipelines.reports.evals import write_eval_exports
+    from pipelines.reports.evals import CASE_FILES, FORMATS, STUB_FILES, write_eval_exports
+    from pipelines.reports.redact import SensitiveDataError
 
     out_dir = Path(args.out) if args.out else load_settings().exports_dir
+    formats = [f for f in FORMATS if f in (args.format or FORMATS)]
     try:
         with _connect(args) as con:
-            export = write_eval_exports(con, out_dir)
+            export = write_eval_exports(con, out_dir, formats)
     except FileNotFoundError as err:
         print(err, file=sys.stderr)
         return EXIT_USAGE
-    print(f"{export.cases} eval cases: {export.eval_cases}")
-    print(f"{export.without_case} incidents without an eval case: {export.missing}")
+    except SensitiveDataError as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return EXIT_REFUSED
+    for fmt in formats:
+        print(f"{fmt}: {export.cases} eval cases: {out_dir / CASE_FILES[fmt]}")
+        print(f"{' ' * len(fmt)}  {export.without_case} incidents without an eval case (stubs): "
+              f"{out_dir / STUB_FILES[fmt]}")
     return EXIT_OK
 
 
@@ -153,9 +160,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_export_external)
 
     p = targets.add_parser(
-        "evals", help="one regression eval case per incident, as JSON Lines",
-        description="Writes eval_cases.jsonl (incident, theme, redacted failing example and input, expected "
-                    "behaviour, eval case id) and incidents_without_eval_case.jsonl.")
+        "evals", help="one regression eval case per incident: Inspect AI dataset, promptfoo tests, JSON Lines",
+        description="Each case: incident, themes, redacted failing examples and input, expected behaviour, eval "
+                    "case id. Writes eval_cases.inspect.jsonl (an Inspect AI dataset), eval_cases.promptfoo.yaml "
+                    "(a promptfoo config) and eval_cases.jsonl, and for the incidents still without an eval case "
+                    "ready-to-fill stubs: eval_case_stubs.inspect.jsonl, eval_case_stubs.promptfoo.yaml and "
+                    "incidents_without_eval_case.jsonl. Refused (exit 1) if any file would carry unredacted "
+                    "sensitive data.")
+    p.add_argument("--format", action="append", choices=["inspect", "promptfoo", "jsonl"],
+                   help="write only this format (repeat for several; default: all three)")
     p.add_argument("--out", help=f"output folder (default: {settings.exports_dir})")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_export_evals)

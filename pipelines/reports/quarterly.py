@@ -21,8 +21,9 @@ import duckdb
 
 from pipelines.reports.data import THEMES_MISSING, plural, records, short, themes_available
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
+from pipelines.reports.eval_sections import quarterly_eval_section
 from pipelines.reports.outputs import ReportFiles, write_report
-from pipelines.reports.periods import Quarter
+from pipelines.reports.periods import Quarter, period_bounds
 
 TOP_BURN_THEMES = 8
 MAX_INVESTMENTS = 5
@@ -315,6 +316,8 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
         ("no_eval_case", "No new eval case")) if o[key]]
     health_blocks.append(Bullets(details, empty="Every post-mortem this quarter met the bar."))
     sections.append(Section("Post-mortem health", health_blocks))
+
+    sections.append(quarterly_eval_section(con, q.label, period_bounds(q, tz)[1]))
 
     ideas = candidate_investments(d)
     sections.append(Section("Candidate systemic investments", [Bullets(

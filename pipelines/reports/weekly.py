@@ -12,7 +12,7 @@ post-mortem states today: the files do not record when an item was closed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from pipelines.reports.data import (
     themes_available,
 )
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
+from pipelines.reports.eval_sections import weekly_eval_section
 from pipelines.reports.outputs import ReportFiles, write_report
 from pipelines.reports.periods import Week, period_bounds
 
@@ -315,6 +316,7 @@ class WeeklyData:
     eval_cases: dict[str, tuple[list[dict], list[dict]]]
     per_week: dict[str, int]
     has_themes: bool
+    eval_suite: dict[str, Section] = field(default_factory=dict)
 
 
 def load_weeks(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> WeeklyData:
@@ -334,6 +336,7 @@ def load_weeks(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> W
         eval_cases=eval_cases_added(con, windows),
         per_week=incidents_per_week(con),
         has_themes=has_themes,
+        eval_suite={w.week.label: weekly_eval_section(con, w.end, w.as_of) for w in windows},
     )
 
 
@@ -434,6 +437,7 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
                                      + ", ".join(f"{r['incident_id']} ({short(r['title'], 60)})" for r in missing)
                                      + "."))
     sections.append(Section("Eval cases added", eval_blocks))
+    sections.append(data.eval_suite[label])
 
     highlights = [
         f"{plural(len(new), 'new incident')}"
