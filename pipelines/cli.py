@@ -58,8 +58,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 # lint
 
 
+def _lint_options(path: Path):
+    """The options of the store a path belongs to: the nearest emberline.yaml above it (so a
+    pre-commit hook in a post-mortem repository uses that repository's config), else the
+    store in the current settings."""
+    from pipelines.postmortems.lint import LintOptions
+    from pipelines.settings import find_store_root
+
+    root = find_store_root(path)
+    return LintOptions.from_settings(load_settings(postmortems_dir=root) if root else load_settings())
+
+
 def _lint_paths(paths: list[Path]):
-    from pipelines.postmortems.lint import Finding, lint_parsed
+    from pipelines.postmortems.lint import Finding, file_problem, lint_parsed
     from pipelines.warehouse.ingest import max_file_bytes, read_and_parse
     from pipelines.warehouse.store import StoredFile, discover
 
@@ -69,21 +80,23 @@ def _lint_paths(paths: list[Path]):
         if path.is_dir():
             found, problems = discover(path)
             files += [StoredFile(str(path / f.rel_path), f.abs_path, f.size, f.mtime_ns) for f in found]
-            findings += [Finding("EL000", p.kind, "error", p.message, "Fix or remove the file.", str(path / p.rel_path),
-                                 None, None) for p in problems]
+            findings += [file_problem(p.message, str(path / p.rel_path), hint="Fix or remove the file.")
+                         for p in problems]
         elif path.exists():
             st = path.stat()
             files.append(StoredFile(str(path), path, st.st_size, st.st_mtime_ns))
         else:
-            findings.append(Finding("EL000", "missing", "error", "no such file or folder", "Check the path.",
-                                    str(path), None, None))
+            findings.append(file_problem("no such file or folder", str(path), hint="Check the path."))
+    options = {}
     for stored in files:
+        folder = stored.abs_path.parent
+        if folder not in options:
+            options[folder] = _lint_options(folder)
         result = read_and_parse(stored, max_file_bytes())
         for problem in result.parsed.problems:
-            findings.append(Finding("EL000", problem.kind, problem.severity, problem.message,
-                                    "The file must be UTF-8 Markdown with valid YAML front matter.",
-                                    stored.rel_path, problem.line, None))
-        findings += lint_parsed(result.parsed)
+            findings.append(file_problem(f"{problem.kind.replace('_', ' ')}: {problem.message}", stored.rel_path,
+                                         problem.line, problem.severity))
+        findings += lint_parsed(result.parsed, options[folder])
     return files, findings
 
 

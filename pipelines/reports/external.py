@@ -46,6 +46,8 @@ class ExternalConfig:
         if not path.exists():
             return cls()
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if isinstance(data.get("external"), dict):  # a store's emberline.yaml: its `external:` block
+            data = data["external"]
         return cls(replacements={str(k): str(v) for k, v in (data.get("replacements") or {}).items()},
                    default_replacement=str(data.get("default_replacement") or cls.default_replacement))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
 from pipelines.reports.data import THEMES_MISSING, plural, records, short, themes_available
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
 from pipelines.reports.outputs import ReportFiles, write_report
@@ -145,7 +146,7 @@ def postmortem_health(con: duckdb.DuckDBPyConnection, q: Quarter) -> tuple[list[
         SELECT * FROM postmortem_health WHERE quarter BETWEEN ? AND ? ORDER BY quarter""", [first, q.label])
     offenders = {}
     for key, condition in (
-        ("late", "p.hours_to_postmortem > 72"),
+        ("late", f"p.hours_to_postmortem > {POSTMORTEM_DEADLINE_HOURS}"),
         ("blame", "p.incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL006')"),
         ("sensitive", "p.incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL007')"),
         ("no_eval_case", "p.new_eval_case_id IS NULL AND p.new_eval_case_checks IS NULL"),
