@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.themes.build import build_themes
+from pipelines.themes.curation import written_against
 from pipelines.themes.embed import load_embedder
 from pipelines.themes.similar import build_similar_incidents
 from pipelines.warehouse.db import connect, scalar
@@ -92,7 +93,12 @@ def test_curation_is_applied_and_survives_a_refit(built, embedder, tmp_path):
         first, second = [r[0] for r in con.execute(
             "SELECT theme_id FROM themes WHERE theme_set = 'root_cause' ORDER BY n_items DESC, theme_id LIMIT 2"
         ).fetchall()]
-        curation = {"root_cause": {"rename": {first: "Our biggest theme"}, "not_a_theme": [second]}}
+        members = {}
+        for item, theme in con.execute("SELECT item_id, cluster_theme_id FROM theme_assignments "
+                                       "WHERE theme_set = 'root_cause' AND cluster_theme_id IS NOT NULL").fetchall():
+            members.setdefault(theme, []).append(item)
+        rules = {"rename": {first: "Our biggest theme"}, "not_a_theme": [second]}
+        curation = {"root_cause": {**rules, "written_against": written_against(rules, members)}}
         for refit in (False, True):
             build_themes(con, embedder, curation, run_id="curated", refit=refit)
             assert scalar(con, f"SELECT name FROM themes WHERE theme_id = '{first}'") == "Our biggest theme"
@@ -100,6 +106,20 @@ def test_curation_is_applied_and_survives_a_refit(built, embedder, tmp_path):
             assert scalar(con, f"SELECT count(*) FROM themes WHERE theme_id = '{second}'") == 0
             assert scalar(con, f"SELECT count(*) FROM theme_assignments WHERE cluster_theme_id = '{second}' "
                                "AND theme_id IS NULL AND reason LIKE '%not a real theme%'") > 0
+
+
+def test_a_rule_written_against_another_theme_is_stale_and_the_generated_name_stays(built, embedder, tmp_path):
+    _, db = copy_of(built, tmp_path)
+    with connect(db) as con:
+        first, generated = con.execute("SELECT theme_id, name FROM themes WHERE theme_set = 'root_cause' "
+                                       "ORDER BY theme_id LIMIT 1").fetchone()
+        curation = {"root_cause": {"rename": {first: "A name from another store"},
+                                   "written_against": {first: ["PM-1999-001#1", "PM-1999-002#1"]}}}
+        summaries = build_themes(con, embedder, curation, run_id="stale")
+        assert con.execute(f"SELECT name, name_source FROM themes WHERE theme_id = '{first}'").fetchone() == (
+            generated, "generated")
+    [stale] = summaries["root_cause"].curation_stale
+    assert first in stale and "0 of the 2 items" in stale
 
 
 def test_one_new_postmortem_joins_existing_themes_without_reshuffling(built, embedder, tmp_path):
