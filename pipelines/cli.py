@@ -244,6 +244,80 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------
+# init / curate
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pipelines.init_store import init_store
+
+    store = Path(args.dir)
+    if store.exists() and not store.is_dir():
+        print(f"{store} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    result = init_store(store, force=args.force)
+    for path in result.written:
+        print(f"wrote {path}")
+    for path in result.kept:
+        print(f"kept  {path} (exists; --force overwrites)")
+    if result.suggestions:
+        print(f"{len(result.suggestions)} headings of your post-mortems match no section yet: see the commented "
+              f"suggestions in {store / 'emberline.yaml'}")
+    settings = load_settings(postmortems_dir=store)
+    print(f"\nwarehouse:  {settings.database}\nreports:    {settings.reports_dir}")
+    print(f"next:       emberline lint {store}\n            EMBERLINE_POSTMORTEMS={store} emberline run")
+    return EXIT_OK
+
+
+def cmd_curate(args: argparse.Namespace) -> int:
+    from pipelines.themes.curation import CurationError, apply_curation, load_curation, written_against
+    from pipelines.warehouse.db import connect_readonly, table_exists
+
+    settings = load_settings()
+    path = Path(args.file) if args.file else settings.curation_file
+    try:
+        curation = load_curation(path)
+    except CurationError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    if not curation:
+        print(f"no curation file at {path} (set curation_file in emberline.yaml or EMBERLINE_THEMES_FILE)")
+        return EXIT_OK
+    try:
+        con = connect_readonly(Path(args.db) if args.db else settings.database)
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    stale_total = 0
+    with con:
+        if not table_exists(con, "theme_assignments"):
+            print("no themes in the warehouse yet: run `emberline run` first", file=sys.stderr)
+            return EXIT_USAGE
+        for theme_set, rules in curation.items():
+            if not isinstance(rules, dict):
+                continue
+            cluster_of = dict(con.execute("SELECT item_id, cluster_theme_id FROM theme_assignments "
+                                          "WHERE theme_set = ?", [theme_set]).fetchall())
+            if args.record:
+                members: dict[str, list[str]] = {}
+                for item, theme in cluster_of.items():
+                    if theme:
+                        members.setdefault(theme, []).append(item)
+                print(f"{theme_set}:\n  written_against:")
+                for theme, items in written_against(rules, members).items():
+                    print(f"    {theme}: [{', '.join(items)}]")
+                continue
+            result = apply_curation(cluster_of, {}, rules)
+            stale_total += len(result.stale)
+            print(f"{theme_set}: {len(result.names)} names applied, {len(result.stale)} rules stale")
+            for line in result.stale + result.warnings:
+                print(f"  - {line}")
+    if stale_total:
+        print("\nA stale rule's theme changed since the rule was written: check it, then print the current "
+              "members with `emberline curate --record` and replace its written_against entry.")
+    return EXIT_FINDINGS if stale_total else EXIT_OK
+
+
+# --------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +372,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
     p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("init", help="make a post-mortem repository ready: config, template, pre-commit hook, CI",
+                       description="Write emberline.yaml, postmortem.md.template, .pre-commit-config.yaml, "
+                                   ".github/workflows/postmortems.yml and .gitignore lines at the root of DIR. "
+                                   "Existing files are kept.")
+    p.add_argument("dir", help="the post-mortem store (a git repository's root, usually)")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("curate", help="which theme curation rules apply, and which are stale",
+                       description="Check the curation file against the warehouse's themes: a rule applies only "
+                                   "while its theme still holds most of the items it was written against. "
+                                   "--record prints the written_against entries for the themes the rules name.")
+    p.add_argument("--record", action="store_true", help="print written_against from the current themes")
+    p.add_argument("--file", help="curation file (default: the store's, see README)")
+    p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
+    p.set_defaults(func=cmd_curate)
 
     register_report_commands(sub)
     return parser

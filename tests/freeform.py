@@ -1,0 +1,92 @@
+"""A small store of free-form post-mortems, written for these tests: no front matter, a team's
+own headings, some without any date, no severities or teams. What a real repository looks
+like before it adopts the template; the dashboard, reports, run summary and init tests build
+on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import write
+
+POSTMORTEMS = {
+    "2025/answers-bot-stale-prices.md": """
+        # Answers bot quoted last week's prices
+
+        Started: 2025-11-04 09:10 UTC. Resolved: 2025-11-04 11:40 UTC.
+
+        ## What happened
+        For two and a half hours the answers bot quoted prices from the previous week's catalogue.
+
+        ## Timeline
+        - 2025-11-04 09:10 nightly export finished with zero rows
+        - 2025-11-04 10:20 support noticed complaints about old prices
+        - 2025-11-04 11:40 index rebuilt from a fresh export
+
+        ## Root cause
+        The nightly export produced an empty file and the index job kept the old documents without failing.
+
+        ## Follow-ups
+        - [x] Fail the index job on an empty export (owner: search team)
+        - [ ] Alert when the index is older than a day (owner: search team, due 2026-01-15)
+        """,
+    "2025/queue-backlog.md": """
+        # Ticket summaries stuck behind a backlog
+
+        ## Summary
+        Summaries for new tickets arrived hours late because the queue consumer stopped scaling.
+
+        ## Contributing factors
+        - The autoscaler read a metric that had been renamed, so it saw no load.
+        - Nobody was paged because the latency alert only covered the API, not the queue.
+
+        ## Action items
+        - Point the autoscaler at the new metric name
+        - Add a queue age alert
+        """,
+    "2026/refund-policy-hallucinated.md": """
+        # Assistant invented a refund window
+
+        Date: 2026-02-17
+
+        ## Impact
+        About forty customers were told they had sixty days to ask for a refund; the policy says thirty.
+
+        ## What went wrong
+        A prompt edit removed the instruction to answer only from retrieved policy text.
+        The eval set had no question about refund windows, so the change passed.
+
+        ## Lessons learned
+        Prompt edits need the same review as code.
+
+        ## Next steps
+        - [ ] Add refund-window questions to the eval set (owner: assistant team, due 2026-03-01)
+        """,
+    "notes/cache-outage.md": """
+        # Cache cluster failover took the search page down
+
+        ## Summary
+        A failover of the cache cluster left the search page without a cache for forty minutes.
+
+        ## Root causes
+        The client library did not retry against the new primary and kept its old connection pool.
+
+        ## Action items
+        - [x] Upgrade the client library (owner: platform team)
+        """,
+    "notes/translation-drift.md": """
+        # Translations drifted to a formal register
+
+        ## What went wrong
+        After a provider upgraded the model behind an alias, translations switched to a formal register.
+
+        ## Follow-ups
+        - Pin the model version instead of the alias
+        """,
+}
+
+
+def write_freeform_store(store: Path) -> Path:
+    for name, text in POSTMORTEMS.items():
+        write(store / name, text)
+    return store
