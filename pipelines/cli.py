@@ -200,8 +200,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from pipelines.postmortems.parse import parse_bytes
     from pipelines.themes.embed import load_embedder
     from pipelines.themes.items import root_cause_text
-    from pipelines.themes.similar import similar_to_new
-    from pipelines.warehouse.db import connect_readonly
+    from pipelines.themes.similar import SIMILAR_FLOOR, similar_to_new
+    from pipelines.warehouse.db import connect_readonly, table_exists
 
     path = Path(args.path)
     try:
@@ -214,9 +214,13 @@ def cmd_similar(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     pm = parsed.postmortem
     causes = [root_cause_text(c.title, c.description) for c in pm.root_causes]
+    basis = "its root causes"
+    if not causes:  # a free-form post-mortem may have no cause we can extract: its summary says what happened
+        fallback = (pm.summary or "").strip() or (pm.title or "").strip()
+        causes = [fallback] if fallback else []
+        basis = "its summary (no root cause was found)" if pm.summary else "its title (no root cause or summary)"
     if not causes:
-        print(f"{path}: no root causes found; similarity is computed from them (see README: the format)",
-              file=sys.stderr)
+        print(f"{path}: no root cause, summary or title to compare (see README: the format)", file=sys.stderr)
         return EXIT_USAGE
     database = Path(args.db) if args.db else load_settings().database
     try:
@@ -225,19 +229,31 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print(err, file=sys.stderr)
         return EXIT_USAGE
     with con:
-        similar, matches = similar_to_new(con, load_embedder(), causes, k=args.top)
+        if not table_exists(con, "themes"):
+            print(f"{database} has no themes yet: run `emberline run` first", file=sys.stderr)
+            return EXIT_USAGE
+        found = similar_to_new(con, load_embedder(), causes, k=args.top,
+                               floor=SIMILAR_FLOOR if args.floor is None else args.floor,
+                               content_hash=parsed.content_hash)
     if args.format == "json":
         print(json.dumps({
-            "incident_id": pm.incident_id, "title": pm.title,
-            "similar_incidents": [{"incident_id": i, "title": t, "similarity": s} for i, t, s in similar],
-            "causes": [vars(m) for m in matches]}, indent=2))
+            "incident_id": found.itself or pm.incident_id, "title": pm.title, "already_ingested_as": found.itself,
+            "compared_by": basis, "compared_incidents": found.compared, "similarity_floor": found.floor,
+            "similar_incidents": [{"incident_id": i, "title": t, "similarity": s} for i, t, s in found.similar],
+            "causes": [vars(m) for m in found.causes]}, indent=2))
         return EXIT_OK
-    print(f"{pm.incident_id}: {pm.title}\n")
-    print("Most similar past incidents:")
-    for rank, (incident_id, title, score) in enumerate(similar, start=1):
-        print(f"  {rank}. {incident_id}  {score:.2f}  {title}")
-    print("\nThemes its root causes would join:")
-    for match in matches:
+    print(f"{found.itself or pm.incident_id}: {pm.title}")
+    if found.itself:
+        print(f"(this file is already in the warehouse as {found.itself}; it is left out of its own results)")
+    print(f"\nCompared by {basis} with {found.compared} past incidents; similar means cosine >= {found.floor:.2f}.")
+    if found.similar:
+        print("Most similar past incidents:")
+        for rank, (incident_id, title, score) in enumerate(found.similar, start=1):
+            print(f"  {rank}. {incident_id}  {score:.2f}  {title}")
+    else:
+        print("No past incident is that similar.")
+    print("\nThemes its root causes would join:" if basis == "its root causes" else "\nThe theme it would join:")
+    for match in found.causes:
         joined = f"{match.theme_id} {match.theme_name}" if match.theme_id else "no theme yet (a new kind of cause)"
         print(f"  - {match.text[:90]}\n      -> {joined}  (cosine {match.similarity:.2f})")
     return EXIT_OK
@@ -364,11 +380,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("similar", help="most similar past incidents and themes for a new post-mortem file",
-                       description="Embed the root causes of a post-mortem that is not yet ingested and compare them "
-                                   "with the warehouse: the five closest past incidents and the theme each cause "
-                                   "would join.")
+                       description="Embed the root causes of a post-mortem (its summary when no cause is found) "
+                                   "and compare them with the warehouse: the closest past incidents above a "
+                                   "similarity floor and the theme each cause would join. A file already ingested "
+                                   "is recognised by its content and left out of its own results.")
     p.add_argument("path", help="a post-mortem Markdown file")
     p.add_argument("--top", type=int, default=5, help="how many incidents (default: %(default)s)")
+    p.add_argument("--floor", type=float, help="lowest cosine called similar (default: 0.45, "
+                   "pipelines/themes/similar.py SIMILAR_FLOOR)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
     p.set_defaults(func=cmd_similar)

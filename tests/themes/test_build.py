@@ -193,3 +193,34 @@ def test_each_systemic_action_item_is_linked_to_the_cause_it_fixes(built):
     assert [cause_fixed_by(w) for w in ("retry budget", "Token-bucket", "quota increase confirmed")] == [
         "Retries amplified the overload", "Bulk drafting fanned out without a rate limiter",
         "The quota increase was requested but never confirmed"]
+
+
+def test_similar_recognises_a_file_already_in_the_store_and_states_its_floor(built, capsys, tmp_path):
+    _, store, db, _ = built
+    # The same bytes at another path: recognised by content, never its own best match.
+    original = next(store.rglob("PM-2026-003-*.md"))
+    outside = tmp_path / "elsewhere.md"
+    outside.write_bytes(original.read_bytes())
+    assert main(["similar", str(outside), "--db", str(db), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["already_ingested_as"] == "PM-2026-003"
+    assert "PM-2026-003" not in [s["incident_id"] for s in report["similar_incidents"]]
+    with duckdb.connect(str(db), read_only=True) as con:
+        with_causes = scalar(con, "SELECT count(DISTINCT incident_id) FROM theme_items WHERE theme_set = 'root_cause'")
+    assert report["compared_incidents"] == with_causes - 1
+    assert all(s["similarity"] >= report["similarity_floor"] for s in report["similar_incidents"])
+    assert main(["similar", str(outside), "--db", str(db), "--floor", "0.99"]) == 0
+    text = capsys.readouterr().out
+    assert "already in the warehouse as PM-2026-003" in text and "cosine >= 0.99" in text
+    assert f"with {with_causes - 1} past incidents" in text and "No past incident is that similar." in text
+
+
+def test_similar_falls_back_to_the_summary_without_a_cause(built, capsys, tmp_path):
+    _, _, db, _ = built
+    path = tmp_path / "note.md"
+    path.write_text("# Answers quoted stale prices\n\n## Summary\nThe search index kept serving last week's "
+                    "documents after the nightly re-index job failed silently.\n")
+    assert main(["similar", str(path), "--db", str(db), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["compared_by"].startswith("its summary") and report["causes"]
+    assert report["similar_incidents"]  # the sample store has stale-index incidents
