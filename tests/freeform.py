@@ -86,7 +86,12 @@ POSTMORTEMS = {
 }
 
 
-def write_freeform_store(store: Path) -> Path:
+# The ones that give no date anywhere: a store of only these has no week, quarter or duration.
+UNDATED = ("2025/queue-backlog.md", "notes/cache-outage.md", "notes/translation-drift.md")
+
+
+def write_freeform_store(store: Path, *, undated_only: bool = False) -> Path:
     for name, text in POSTMORTEMS.items():
-        write(store / name, text)
+        if name in UNDATED or not undated_only:
+            write(store / name, text)
     return store

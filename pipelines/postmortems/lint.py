@@ -61,10 +61,11 @@ class LintOptions:
         external = config.get("external") if isinstance(config.get("external"), dict) else {}
         people = [str(p) for p in (lint.get("people") or []) + (external.get("strip_names") or []) if p]
         if settings.is_sample_store or "template" in config:
+            from pipelines.settings import PROJECT_ROOT
+
             template = Path(settings.template)
             try:
-                template = template.relative_to(settings.postmortems_dir.resolve().parent
-                                                if settings.is_sample_store else settings.postmortems_dir)
+                template = template.relative_to(PROJECT_ROOT if settings.is_sample_store else settings.postmortems_dir)
             except ValueError:
                 pass
             hint = f"the template {template.as_posix()}"
@@ -150,7 +151,7 @@ def file_problem(message: str, source_path: str, line: int | None = None, severi
 
 
 @rule("EL001", "missing-section", "error",
-      "Add the section (see {template}); write 'None' with a reason if it truly does not apply.")
+      "Add the section (see {template}); write 'Not applicable' and why if it truly does not apply.")
 def _missing_section(ctx: LintContext) -> Iterator[Hit]:
     if ctx.profile == "legacy":
         # Only the sections any post-mortem has, in one finding per file: a free-form
