@@ -22,20 +22,29 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 def _print_run_summary(database: Path) -> None:
     from pipelines.warehouse.db import connect_readonly, scalar, table_exists
 
+    settings = load_settings()
     with connect_readonly(database) as con:
         incidents = scalar(con, "SELECT count(*) FROM postmortems")
+        undated = scalar(con, "SELECT count(*) FROM postmortems WHERE incident_date IS NULL")
         failed = scalar(con, "SELECT count(*) FROM source_files WHERE status IN ('error', 'duplicate_rejected')")
         issues = scalar(con, "SELECT count(*) FROM ingest_issues")
         errors = scalar(con, "SELECT count(*) FROM lint_findings WHERE severity = 'error'")
         warnings = scalar(con, "SELECT count(*) FROM lint_findings WHERE severity = 'warning'")
         print(f"incidents loaded:   {incidents}")
+        if undated:
+            print(f"without a date:     {'all of them' if undated == incidents else undated}  (in no week or "
+                  "quarter: reports and the dashboard say so; `emberline lint` shows what is missing)")
         print(f"files not loaded:   {failed}  (ingest issues recorded: {issues}; see table ingest_issues)")
         print(f"lint findings:      {errors} errors, {warnings} warnings  (table lint_findings)")
         if table_exists(con, "themes"):
             rows = con.execute(
                 "SELECT theme_set, count(*) FROM themes GROUP BY theme_set ORDER BY theme_set").fetchall()
-            print("themes:             " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in rows))
+            print("themes:             " + (", ".join(f"{n} {s.replace('_', ' ')}" for s, n in rows)
+                                            or "none yet (no root cause or eval gap was found to cluster)"))
+    curation = settings.curation_file
+    print(f"theme curation:     {curation}" + ("" if curation.exists() else " (none yet; docs/themes.md)"))
     print(f"warehouse:          {database}")
+    print(f"reports:            {settings.reports_dir}")
     print("query it:           emberline sql \"SELECT * FROM incidents LIMIT 5\"")
     print("dashboard:          make dashboard   (then open http://localhost:8501)")
 

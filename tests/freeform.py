@@ -86,12 +86,59 @@ POSTMORTEMS = {
 }
 
 
+# Recurring failures, three write-ups each in different words: enough repeated causes for
+# the clustering to find themes in a free-form store (none of these has a date).
+RECURRING = {
+    "stale-index": (
+        "The nightly re-index job failed silently and the search index kept serving last week's documents.",
+        "Our document index was never refreshed because the indexing job exited cleanly on an empty export.",
+        "Retrieval returned outdated articles: the index rebuild job had been failing without any alert.",
+    ),
+    "retry-storm": (
+        "Client retries without backoff multiplied the load on the model provider until every request was throttled.",
+        "A retry loop in the SDK hammered the provider during its slowdown, so rate limits hit all our traffic.",
+        "Aggressive retries on timeouts turned a short provider hiccup into a storm of throttled requests.",
+    ),
+    "prompt-without-evals": (
+        "A prompt change went to production without running the regression evals, and answers lost their citations.",
+        "The system prompt was edited directly in the admin tool, bypassing the eval suite that would have failed.",
+        "An untested prompt edit shipped because the eval gate was optional for prompt-only changes.",
+    ),
+    "truncation": (
+        "Long inputs were silently truncated at the token limit, so the model never saw the end of the document.",
+        "The context window filled up and the tail of each contract was cut off without a warning.",
+        "Inputs above the maximum token count were clipped, and the extraction missed fields near the end.",
+    ),
+}
+
+
+def _recurring_postmortem(pattern: str, n: int, cause: str) -> str:
+    title = f"{pattern.replace('-', ' ').capitalize()} again ({n + 1})"
+    return f"""
+        # {title}
+
+        ## What happened
+        Users got wrong or slow answers for most of an afternoon.
+
+        ## Root cause
+        {cause}
+
+        ## Follow-ups
+        - Add an alert for this failure
+        """
+
+
 # The ones that give no date anywhere: a store of only these has no week, quarter or duration.
 UNDATED = ("2025/queue-backlog.md", "notes/cache-outage.md", "notes/translation-drift.md")
 
 
-def write_freeform_store(store: Path, *, undated_only: bool = False) -> Path:
+def write_freeform_store(store: Path, *, undated_only: bool = False, recurring: bool = False) -> Path:
+    """The free-form store; `recurring` adds twelve undated write-ups of four recurring failures."""
     for name, text in POSTMORTEMS.items():
         if name in UNDATED or not undated_only:
             write(store / name, text)
+    if recurring:
+        for pattern, causes in RECURRING.items():
+            for n, cause in enumerate(causes):
+                write(store / "recurring" / f"{pattern}-{n + 1}.md", _recurring_postmortem(pattern, n, cause))
     return store

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
-from pipelines.reports.data import THEMES_MISSING, plural, records, short, themes_available
+from pipelines.reports.data import THEMES_MISSING, plural, records, short, themes_available, undated_note
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
 from pipelines.reports.outputs import ReportFiles, write_report
 from pipelines.reports.periods import Quarter
@@ -243,6 +243,10 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
     d = load_quarter(con, quarter)
     q = quarter
     has_themes = bool(d.burn) or themes_available(con)
+    no_date = undated_note(con)  # said once, at a glance; sections point there
+    aside = " Incidents without a date are in no quarter (see At a glance)." if no_date else ""
+    # With themes built, an empty ranking means no themed incident in this quarter; say why.
+    no_burn = "No themed incident started in this quarter." + aside if has_themes else THEMES_MISSING
     sections: list[Section] = []
 
     repeating = sorted((r for r in d.repeating if r["this_quarter"] and len(r["quarters"]) > 1),
@@ -263,7 +267,7 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
         ["Rank", "Theme", "Name", "Burn score", "This quarter", "Incidents", "SEV1/SEV2", "Incidents behind it"],
         [[i + 1, t["theme_id"], t["name"], t["burn_score"], t["burn_this_quarter"], t["incidents"], t["sev1_sev2"],
           _ids(t["incident_ids"], 10)] for i, t in enumerate(top)],
-        empty=THEMES_MISSING)]
+        empty=no_burn)]
     if top:
         blocks.append(BarChart("Burn score to date by theme (highlighted: burned us this quarter)",
                                [f"{t['theme_id']} {t['name']}" for t in top], [t["burn_score"] for t in top],
@@ -296,11 +300,13 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
     sections.append(Section("Time to detect and to resolve, by quarter", [
         Table(["Quarter", "Incidents", "Median detect", "p90 detect", "Median resolve", "p90 resolve"],
               [[r["quarter"], r["incidents"], _h(r["detect_h"]), _h(r["detect_p90_h"]), _h(r["resolve_h"]),
-                _h(r["resolve_p90_h"])] for r in times], empty="No incidents with times yet."),
-        BarChart("Median hours to detect", [r["quarter"] for r in times], [round(r["detect_h"] or 0, 1) for r in times],
-                 highlight={len(times) - 1}, unit=" h"),
-        BarChart("Median hours to resolve", [r["quarter"] for r in times],
-                 [round(r["resolve_h"] or 0, 1) for r in times], highlight={len(times) - 1}, unit=" h"),
+                _h(r["resolve_p90_h"])] for r in times],
+              empty="No incident records when it started and when it was detected or resolved." + aside),
+        # A chart of nothing is an axis of zeros: draw one only for quarters with a median.
+        *(BarChart(title, [r["quarter"] for r in times], [round(r[key] or 0, 1) for r in times],
+                   highlight={len(times) - 1}, unit=" h")
+          for title, key in (("Median hours to detect", "detect_h"), ("Median hours to resolve", "resolve_h"))
+          if any(r[key] is not None for r in times)),
     ]))
 
     o = d.health_offenders
@@ -309,7 +315,7 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
          "Without eval case"],
         [[r["quarter"], r["postmortems"], _pct(r["avg_completeness"]), _pct(r["share_within_72h"]),
           r["with_blame_language"], r["with_sensitive_data"], r["without_eval_case"]] for r in d.health],
-        empty="No post-mortems yet.")]
+        empty="No post-mortem falls in a quarter yet." + aside)]
     details = [f"{label}: {', '.join(o[key])}" for key, label in (
         ("late", "Published after 72 hours"), ("unpublished", "Resolved but not published"),
         ("blame", "Blame language (EL006)"), ("sensitive", "Unredacted sensitive data (EL007)"),
@@ -339,6 +345,8 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
     if came_back:
         highlights.append(f"{plural(len(came_back), 'theme')} came back after their fixes closed: "
                           + ", ".join(t["name"] for t in came_back[:3]) + ".")
+    if no_date:
+        highlights.append(no_date)
     this_q = [r for r in times if r["quarter"] == q.label]
     if this_q:
         highlights.append(f"Median time to detect {_h(this_q[0]['detect_h'])}, to resolve {_h(this_q[0]['resolve_h'])}.")

@@ -29,6 +29,7 @@ from pipelines.reports.data import (
     relation_exists,
     short,
     themes_available,
+    undated_note,
 )
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
 from pipelines.reports.outputs import ReportFiles, write_report
@@ -315,6 +316,7 @@ class WeeklyData:
     eval_cases: dict[str, tuple[list[dict], list[dict]]]
     per_week: dict[str, int]
     has_themes: bool
+    undated: str | None = None  # what to say about incidents in no week
 
 
 def load_weeks(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> WeeklyData:
@@ -334,6 +336,7 @@ def load_weeks(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> W
         eval_cases=eval_cases_added(con, windows),
         per_week=incidents_per_week(con),
         has_themes=has_themes,
+        undated=undated_note(con),
     )
 
 
@@ -439,7 +442,8 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
         f"{plural(len(new), 'new incident')}"
         + (" (" + ", ".join(f"{n} {s}" for s, n in _severity_mix(new)) + ")" if new else "")
         + f", {len(resolved)} resolved.",
-        f"{plural(len(overdue), 'post-mortem')} overdue against the {POSTMORTEM_DEADLINE_HOURS}-hour rule, {len(due) - len(overdue)} due.",
+        f"{plural(len(overdue), 'post-mortem')} overdue against the {POSTMORTEM_DEADLINE_HOURS}-hour rule, "
+        f"{len(due) - len(overdue)} due.",
     ]
     repeats = sorted((j for js in joined.values() for j in js if j["nth_overall"] > 1),
                      key=lambda j: (-j["nth_this_quarter"], -j["nth_overall"], j["incident_id"]))
@@ -452,6 +456,8 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
                       f"{len(old_overdue)} overdue from earlier.")
     highlights.append(f"{plural(len(added), 'eval case')} added"
                       + (f"; {plural(len(missing), 'post-mortem')} without one." if missing else "."))
+    if data.undated:
+        highlights.append(data.undated)
 
     return Report(
         kind="weekly", period=label,

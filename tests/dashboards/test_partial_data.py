@@ -134,3 +134,16 @@ def test_cells_without_a_value_say_not_recorded():
                                                                       "not recorded")]
     complete = pl.DataFrame({"n": [1, 2]})
     assert ui.readable(complete).schema == complete.schema  # columns without gaps keep their type
+
+
+def test_the_burn_chart_has_no_severity_scale_when_no_incident_has_a_severity():
+    import polars as pl
+
+    from dashboards import charts
+
+    ranking = pl.DataFrame({"theme_id": ["RC-001"], "name": ["Stale index"], "burn_score": [3.0], "incidents": [3],
+                            "sev1_sev2": [0], "quarters_present": [0]})
+    encoding = charts.burn_ranking_bars(ranking).to_dict()["encoding"]
+    assert "field" not in encoding["color"]  # a constant colour: no legend over [0, 0]
+    severe = charts.burn_ranking_bars(ranking.with_columns(pl.lit(2).alias("sev1_sev2"))).to_dict()["encoding"]
+    assert severe["color"]["field"] == "sev1_sev2" and severe["color"]["legend"]["format"] == "d"
