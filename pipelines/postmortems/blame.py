@@ -43,6 +43,7 @@ _AGENCY_AFTER = re.compile(
     r" (?:\([^()\n]{1,30}\) )?"  # "Maria (SRE) approved"
     r"(?:approved|signed off(?: on)?|rubber-stamped|green-?lit|okayed|forgot|ignored|overlooked|neglected|"
     r"skipped|botched|broke|caused|introduced|misconfigured|mistyped|fat-fingered|messed up|screwed up|"
+    r"changed|removed|deleted|disabled|raised|lowered|"
     r"dropped the ball|accidentally|carelessly|mistakenly|wrongly|"
     r"(?:should|could|would) have (?:caught|noticed|checked|known|tested|reviewed|seen)|"
     r"(?:did(?:n't| not)|failed to|never) (?:check|test|review|read|notice|follow|verify|run|validate|ask|wait)|"
@@ -104,11 +105,11 @@ class BlameDetector:
         return first in self.names or _ROLE.search(line[max(0, start - 16):start].lower()) is not None
 
     def in_line(self, line: str) -> list[tuple[str, str | None]]:
-        """(phrase, person or None) for each piece of blame in one line of prose."""
-        found: list[tuple[str, str | None]] = []
-        lowered = line.lower()
-        for m in _JUDGEMENT.finditer(lowered):
-            found.append((line[m.start():m.end()], None))
+        """(phrase, person or None) for each piece of blame in one line of prose; where two
+        overlap ("Priya made a mistake" and "made a mistake") the longer one is kept."""
+        spans: list[tuple[int, int, str | None]] = []
+        for m in _JUDGEMENT.finditer(line.lower()):
+            spans.append((m.start(), m.end(), None))
         for m in _NAME.finditer(line):
             first = m.group(0)
             if not self._is_person(line, m.start(), first):
@@ -120,17 +121,21 @@ class BlameDetector:
             aside = _ASIDE.match(after)  # "Maria, the on-call SRE, approved…"
             hit = _AGENCY_AFTER.match(after, aside.end() if aside else 0) or _POSSESSIVE_CAUSE.match(after)
             if hit:
-                found.append((line[m.start():end + hit.end()].strip(), person))
+                spans.append((m.start(), end + hit.end(), person))
                 continue
-            before = line[max(0, m.start() - 24):m.start()].lower()
-            if _AGENCY_BEFORE.search(before):
-                found.append((line[max(0, m.start() - 24):end].strip(), person))
+            start = max(0, m.start() - 24)
+            if _AGENCY_BEFORE.search(line[start:m.start()].lower()):
+                spans.append((start, end, person))
         for m in _PRONOUN.finditer(line):
-            after = line[m.end():m.end() + _WINDOW]
-            hit = _AGENCY_AFTER.match(after)
+            hit = _AGENCY_AFTER.match(line[m.end():m.end() + _WINDOW])
             if hit:
-                found.append((line[m.start():m.end() + hit.end()].strip(), None))
-        return found
+                spans.append((m.start(), m.end() + hit.end(), None))
+        # Longest first; a span inside one already kept says nothing new. Few spans per line.
+        kept: list[tuple[int, int, str | None]] = []
+        for start, end, person in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):
+            if not any(k_start <= start and end <= k_end for k_start, k_end, _ in kept):
+                kept.append((start, end, person))
+        return [(line[start:end].strip(), person) for start, end, person in sorted(kept)]
 
     def matches(self, text: str, first_line: int = 1) -> list[BlameMatch]:
         """Blame in a Markdown text, by line; quoted model outputs and prompts are skipped."""

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from pipelines.settings import PROJECT_ROOT
-from tests.dashboards.browser import CHROMIUM, LAUNCH_ARGS, TALL_VIEWPORT, exceptions_on, screenshot, serve, wait_for_render
+from tests.dashboards.browser import CHROMIUM, TALL_VIEWPORT, exceptions_on, screenshot, serve, wait_for_render
 from tests.freeform import write_freeform_store
 
 pytestmark = [
@@ -87,12 +87,3 @@ def test_every_page_reads_well_in_the_browser(browser, run):
             screenshot(page, name, docs=False)
     context.close()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
