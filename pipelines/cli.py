@@ -89,7 +89,7 @@ def _lint_paths(paths: list[Path]):
         if path.is_dir():
             found, problems = discover(path)
             files += [StoredFile(str(path / f.rel_path), f.abs_path, f.size, f.mtime_ns) for f in found]
-            findings += [file_problem(p.message, str(path / p.rel_path), hint="Fix or remove the file.")
+            findings += [file_problem(f"{p.kind}: {p.message}", str(path / p.rel_path), hint="Fix or remove the file.")
                          for p in problems]
         elif path.exists():
             st = path.stat()
@@ -103,7 +103,7 @@ def _lint_paths(paths: list[Path]):
             options[folder] = _lint_options(folder)
         result = read_and_parse(stored, max_file_bytes())
         for problem in result.parsed.problems:
-            findings.append(file_problem(f"{problem.kind.replace('_', ' ')}: {problem.message}", stored.rel_path,
+            findings.append(file_problem(f"{problem.kind}: {problem.message}", stored.rel_path,
                                          problem.line, problem.severity))
         findings += lint_parsed(result.parsed, options[folder])
     return files, findings
