@@ -45,8 +45,7 @@ with st.sidebar:
     st.markdown("### :material/local_fire_department: emberline")
     if version is not None:
         summary = queries.warehouse_summary(version)
-        st.caption(f"{summary['incidents']} incidents, {summary['first_incident']} to {summary['last_incident']}  \n"
-                   f"Published {version.published_at:%Y-%m-%d %H:%M} UTC")
+        st.caption(f"{ui.incidents_span(summary)}  \nPublished {version.published_at:%Y-%m-%d %H:%M} UTC")
         if queries.has_themes(version):
             ui.select_in_url("Theme set", list(ui.THEME_SETS), "set", format_func=ui.THEME_SETS.get,
                              widget=st.radio, help="Themes of root causes, or of why the evals missed them.")

@@ -28,10 +28,15 @@ def burn_ranking_bars(ranking: pl.DataFrame, top: int = 12) -> alt.Chart:
     """Horizontal bars: the themes that burned us most, worst on top."""
     data = ranking.head(top).with_columns(
         label=pl.col("theme_id") + " · " + pl.col("name").str.slice(0, 60))
+    # Shade by SEV1/SEV2 count only when there is one: a legend over [0, 0] reads "0.000000".
+    severe = data.height and (data["sev1_sev2"].max() or 0) > 0
+    shade = (alt.Color("sev1_sev2:Q", title="SEV1/SEV2", scale=alt.Scale(scheme="orangered"),
+                       legend=alt.Legend(format="d", tickMinStep=1))
+             if severe else alt.value("#e4572e"))
     return alt.Chart(data).mark_bar().encode(
         x=alt.X("burn_score:Q", title="burn score (severity × customers × duration)"),
         y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=420)),
-        color=alt.Color("sev1_sev2:Q", title="SEV1/SEV2", scale=alt.Scale(scheme="orangered")),
+        color=shade,
         tooltip=[alt.Tooltip("theme_id:N", title="theme id"), _theme_name_tooltip(),
                  alt.Tooltip("burn_score:Q", title="burn score"), alt.Tooltip("incidents:Q"),
                  alt.Tooltip("sev1_sev2:Q", title="SEV1/SEV2"),

@@ -30,6 +30,7 @@ import polars as pl
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
 from pipelines.settings import PROJECT_ROOT, load_settings
 from pipelines.warehouse.query import QueryRefused, QueryResult, run_on_connection
 
@@ -192,10 +193,11 @@ def has_themes(version: WarehouseVersion) -> bool:
 @_cached
 def warehouse_summary(version: WarehouseVersion) -> dict:
     row = read_rows(version, """
-        SELECT count(*), min(incident_date), max(incident_date), count(DISTINCT quarter)
+        SELECT count(*), min(incident_date), max(incident_date), count(DISTINCT quarter),
+               count(incident_date), count(severity)
         FROM postmortems""")[0]
     summary = {"incidents": row[0], "first_incident": row[1], "last_incident": row[2], "quarters": row[3],
-               "themes": 0}
+               "dated": row[4], "with_severity": row[5], "themes": 0}
     if has_themes(version):
         summary["themes"] = read_rows(version, "SELECT count(*) FROM themes WHERE theme_set = 'root_cause'")[0][0]
     return summary
@@ -655,9 +657,10 @@ def health_by_quarter(version: WarehouseVersion) -> pl.DataFrame:
 
 @_cached
 def health_totals(version: WarehouseVersion, quarter: str | None) -> dict:
-    row = read_rows(version, """
+    row = read_rows(version, f"""
         SELECT count(*), avg(completeness),
-               avg(CASE WHEN hours_to_postmortem IS NULL THEN NULL WHEN hours_to_postmortem <= 72 THEN 1 ELSE 0 END),
+               avg(CASE WHEN hours_to_postmortem IS NULL THEN NULL
+                        WHEN hours_to_postmortem <= {POSTMORTEM_DEADLINE_HOURS} THEN 1 ELSE 0 END),
                count(*) FILTER (WHERE new_eval_case_id IS NULL AND new_eval_case_checks IS NULL)
         FROM postmortems WHERE $quarter IS NULL OR quarter = $quarter""", {"quarter": quarter})[0]
     return dict(zip(("postmortems", "avg_completeness", "share_within_72h", "without_eval_case"), row))

@@ -9,7 +9,7 @@ served (any host, port or base path): every page sits one level below the app's 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlencode, urljoin
 
 import polars as pl
@@ -29,6 +29,64 @@ URL_PATHS = {QUARTERLY: "", WEEKLY: "weekly", THEMES: "themes", INCIDENTS: "inci
 LINK_TARGETS = {"quarter": QUARTERLY, "week": WEEKLY, "theme": THEMES, "incident": INCIDENTS}
 
 THEME_SETS = {"root_cause": "Root-cause themes", "eval_gap": "Eval-gap themes"}
+
+# What an empty cell or value shows: never "None", "nan" or "NaT".
+NOT_RECORDED = "not recorded"
+# Empty states of a store whose post-mortems lack a field: why, and where to look.
+NO_DATES = ("No incident has a date, so nothing can be placed in a week or a quarter: see Post-mortem health "
+            "for what the post-mortems are missing (a `Started:` line, a dated timeline or front matter).")
+NO_DURATIONS = ("No incident records both when it started and when it was detected or resolved, so there are no "
+                "durations to show: see Post-mortem health.")
+
+
+def incidents_span(summary: dict) -> str:
+    """"67 incidents, 2025-04-02 to 2026-11-20", saying so when some or all have no date."""
+    n, dated = summary["incidents"], summary.get("dated", summary["incidents"])
+    head = f"{n} incident{'s' if n != 1 else ''}"
+    if not dated or summary["first_incident"] is None:
+        return f"{head}, none with a date"
+    span = f"{head}, {summary['first_incident']} to {summary['last_incident']}"
+    return span if dated == n else f"{span} ({n - dated} without a date)"
+
+
+def quarters_seen(n) -> str:
+    if not n:
+        return "in no dated quarter"
+    return f"seen in {n} quarter{'s' if n != 1 else ''}"
+
+
+def shown(value, missing: str = NOT_RECORDED) -> str:
+    """A value as text for a sentence or a metric, or `missing` when there is none."""
+    if value is None or (isinstance(value, float) and value != value):
+        return missing
+    return str(value)
+
+
+def readable(frame: pl.DataFrame, keep: Iterable[str] = ()) -> pl.DataFrame:
+    """The frame with its empty cells saying so: Streamlit shows a null cell as "None".
+    Only columns with nulls change (not those in `keep`); they become text, dates formatted
+    as dates."""
+    replaced = []
+    for column, dtype in frame.schema.items():
+        values = frame[column]
+        if column in keep:
+            continue
+        if values.null_count() == 0 and not (dtype.is_float() and values.is_nan().any()):
+            continue
+        if dtype == pl.Date:
+            text = values.dt.strftime("%Y-%m-%d")
+        elif dtype.is_temporal() and dtype != pl.Duration:
+            text = values.dt.strftime("%Y-%m-%d %H:%M")
+        elif dtype.is_float():
+            text = values.fill_nan(None).round(2).cast(pl.String).str.replace(r"\.0$", "")
+        elif isinstance(dtype, pl.List):
+            text = values.list.eval(pl.element().cast(pl.String)).list.join(", ")
+        elif dtype == pl.Boolean:
+            text = values.cast(pl.String).replace({"true": "yes", "false": "no"})
+        else:
+            text = values.cast(pl.String)
+        replaced.append(text.fill_null(NOT_RECORDED if not dtype.is_numeric() else "–").alias(column))
+    return frame.with_columns(replaced) if replaced else frame
 
 
 def url(page: str, **params: str) -> str:
@@ -64,6 +122,7 @@ def linked(frame: pl.DataFrame, links: Mapping[str, str]) -> tuple[pl.DataFrame,
         frame = frame.with_columns(
             pl.when(pl.col(column).is_not_null())
             .then(pl.lit(prefix) + pl.col(column).cast(pl.String).map_elements(_quote, return_dtype=pl.String))
+            .otherwise(pl.lit(""))  # nothing to link to: an empty cell, not "None"
             .alias(column))
         config[column] = st.column_config.LinkColumn(column.replace("_", " "), display_text=f"{kind}=([^&]*)",
                                                      help=f"Opens the {kind} in a new tab")
@@ -91,7 +150,7 @@ def table(frame: pl.DataFrame, *, links: Mapping[str, str] | None = None, empty:
         if frame.height > max_rows:
             st.caption(f"The first {max_rows} of {frame.height} rows; the SQL page has them all.")
             frame = frame.head(max_rows)
-        frame, config = linked(frame, links or {})
+        frame, config = linked(readable(frame, keep=links or {}), links or {})
         st.dataframe(frame, hide_index=True, column_config=column_labels(frame) | config | (column_config or {}),
                      height=height)
 

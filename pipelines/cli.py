@@ -22,21 +22,33 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 def _print_run_summary(database: Path) -> None:
     from pipelines.warehouse.db import connect_readonly, scalar, table_exists
 
+    settings = load_settings()
     with connect_readonly(database) as con:
         incidents = scalar(con, "SELECT count(*) FROM postmortems")
+        undated = scalar(con, "SELECT count(*) FROM postmortems WHERE incident_date IS NULL")
         failed = scalar(con, "SELECT count(*) FROM source_files WHERE status IN ('error', 'duplicate_rejected')")
         issues = scalar(con, "SELECT count(*) FROM ingest_issues")
         errors = scalar(con, "SELECT count(*) FROM lint_findings WHERE severity = 'error'")
         warnings = scalar(con, "SELECT count(*) FROM lint_findings WHERE severity = 'warning'")
         print(f"incidents loaded:   {incidents}")
+        if undated:
+            print(f"without a date:     {'all of them' if undated == incidents else undated}  (in no week or "
+                  "quarter: reports and the dashboard say so; `emberline lint` shows what is missing)")
+        assets = scalar(con, "SELECT count(*) FROM source_files WHERE status = 'skipped_asset'")
         print(f"files not loaded:   {failed}  (ingest issues recorded: {issues}; see table ingest_issues)")
+        if assets:
+            print(f"skipped assets:     {assets}  (images, attachments and other files that are not post-mortems)")
         print(f"lint findings:      {errors} errors, {warnings} warnings  (table lint_findings)")
         if table_exists(con, "themes"):
             rows = con.execute(
                 "SELECT theme_set, count(*) FROM themes GROUP BY theme_set ORDER BY theme_set").fetchall()
-            print("themes:             " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in rows))
+            print("themes:             " + (", ".join(f"{n} {s.replace('_', ' ')}" for s, n in rows)
+                                            or "none yet (no root cause or eval gap was found to cluster)"))
         _print_eval_summary(con)
+    curation = settings.curation_file
+    print(f"theme curation:     {curation}" + ("" if curation.exists() else " (none yet; docs/themes.md)"))
     print(f"warehouse:          {database}")
+    print(f"reports:            {settings.reports_dir}")
     print("query it:           emberline sql \"SELECT * FROM incidents LIMIT 5\"")
     print("dashboard:          make dashboard   (then open http://localhost:8501)")
 
@@ -71,8 +83,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 # lint
 
 
+def _lint_options(path: Path):
+    """The options of the store a path belongs to: the nearest emberline.yaml above it (so a
+    pre-commit hook in a post-mortem repository uses that repository's config), else the
+    store in the current settings."""
+    from pipelines.postmortems.lint import LintOptions
+    from pipelines.settings import find_store_root
+
+    root = find_store_root(path)
+    return LintOptions.from_settings(load_settings(postmortems_dir=root) if root else load_settings())
+
+
 def _lint_paths(paths: list[Path]):
-    from pipelines.postmortems.lint import Finding, lint_parsed
+    from pipelines.postmortems.lint import Finding, file_problem, lint_parsed
     from pipelines.warehouse.ingest import max_file_bytes, read_and_parse
     from pipelines.warehouse.store import StoredFile, discover
 
@@ -82,21 +105,23 @@ def _lint_paths(paths: list[Path]):
         if path.is_dir():
             found, problems = discover(path)
             files += [StoredFile(str(path / f.rel_path), f.abs_path, f.size, f.mtime_ns) for f in found]
-            findings += [Finding("EL000", p.kind, "error", p.message, "Fix or remove the file.", str(path / p.rel_path),
-                                 None, None) for p in problems]
+            findings += [file_problem(f"{p.kind}: {p.message}", str(path / p.rel_path), hint="Fix or remove the file.")
+                         for p in problems]
         elif path.exists():
             st = path.stat()
             files.append(StoredFile(str(path), path, st.st_size, st.st_mtime_ns))
         else:
-            findings.append(Finding("EL000", "missing", "error", "no such file or folder", "Check the path.",
-                                    str(path), None, None))
+            findings.append(file_problem("no such file or folder", str(path), hint="Check the path."))
+    options = {}
     for stored in files:
+        folder = stored.abs_path.parent
+        if folder not in options:
+            options[folder] = _lint_options(folder)
         result = read_and_parse(stored, max_file_bytes())
         for problem in result.parsed.problems:
-            findings.append(Finding("EL000", problem.kind, problem.severity, problem.message,
-                                    "The file must be UTF-8 Markdown with valid YAML front matter.",
-                                    stored.rel_path, problem.line, None))
-        findings += lint_parsed(result.parsed)
+            findings.append(file_problem(f"{problem.kind}: {problem.message}", stored.rel_path,
+                                         problem.line, problem.severity))
+        findings += lint_parsed(result.parsed, options[folder])
     return files, findings
 
 
@@ -200,8 +225,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
     from pipelines.postmortems.parse import parse_bytes
     from pipelines.themes.embed import load_embedder
     from pipelines.themes.items import root_cause_text
-    from pipelines.themes.similar import similar_to_new
-    from pipelines.warehouse.db import connect_readonly
+    from pipelines.themes.similar import SIMILAR_FLOOR, similar_to_new
+    from pipelines.warehouse.db import connect_readonly, table_exists
 
     path = Path(args.path)
     try:
@@ -214,9 +239,13 @@ def cmd_similar(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     pm = parsed.postmortem
     causes = [root_cause_text(c.title, c.description) for c in pm.root_causes]
+    basis = "its root causes"
+    if not causes:  # a free-form post-mortem may have no cause we can extract: its summary says what happened
+        fallback = (pm.summary or "").strip() or (pm.title or "").strip()
+        causes = [fallback] if fallback else []
+        basis = "its summary (no root cause was found)" if pm.summary else "its title (no root cause or summary)"
     if not causes:
-        print(f"{path}: no root causes found; similarity is computed from them (see README: the format)",
-              file=sys.stderr)
+        print(f"{path}: no root cause, summary or title to compare (see README: the format)", file=sys.stderr)
         return EXIT_USAGE
     database = Path(args.db) if args.db else load_settings().database
     try:
@@ -225,19 +254,31 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print(err, file=sys.stderr)
         return EXIT_USAGE
     with con:
-        similar, matches = similar_to_new(con, load_embedder(), causes, k=args.top)
+        if not table_exists(con, "themes"):
+            print(f"{database} has no themes yet: run `emberline run` first", file=sys.stderr)
+            return EXIT_USAGE
+        found = similar_to_new(con, load_embedder(), causes, k=args.top,
+                               floor=SIMILAR_FLOOR if args.floor is None else args.floor,
+                               content_hash=parsed.content_hash)
     if args.format == "json":
         print(json.dumps({
-            "incident_id": pm.incident_id, "title": pm.title,
-            "similar_incidents": [{"incident_id": i, "title": t, "similarity": s} for i, t, s in similar],
-            "causes": [vars(m) for m in matches]}, indent=2))
+            "incident_id": found.itself or pm.incident_id, "title": pm.title, "already_ingested_as": found.itself,
+            "compared_by": basis, "compared_incidents": found.compared, "similarity_floor": found.floor,
+            "similar_incidents": [{"incident_id": i, "title": t, "similarity": s} for i, t, s in found.similar],
+            "causes": [vars(m) for m in found.causes]}, indent=2))
         return EXIT_OK
-    print(f"{pm.incident_id}: {pm.title}\n")
-    print("Most similar past incidents:")
-    for rank, (incident_id, title, score) in enumerate(similar, start=1):
-        print(f"  {rank}. {incident_id}  {score:.2f}  {title}")
-    print("\nThemes its root causes would join:")
-    for match in matches:
+    print(f"{found.itself or pm.incident_id}: {pm.title}")
+    if found.itself:
+        print(f"(this file is already in the warehouse as {found.itself}; it is left out of its own results)")
+    print(f"\nCompared by {basis} with {found.compared} past incidents; similar means cosine >= {found.floor:.2f}.")
+    if found.similar:
+        print("Most similar past incidents:")
+        for rank, (incident_id, title, score) in enumerate(found.similar, start=1):
+            print(f"  {rank}. {incident_id}  {score:.2f}  {title}")
+    else:
+        print("No past incident is that similar.")
+    print("\nThemes its root causes would join:" if basis == "its root causes" else "\nThe theme it would join:")
+    for match in found.causes:
         joined = f"{match.theme_id} {match.theme_name}" if match.theme_id else "no theme yet (a new kind of cause)"
         print(f"  - {match.text[:90]}\n      -> {joined}  (cosine {match.similarity:.2f})")
     return EXIT_OK
@@ -258,6 +299,77 @@ def cmd_explain(args: argparse.Namespace) -> int:
     parsed, converter = explain_file(path)
     print(explain(parsed, converter))
     return EXIT_OK if parsed.postmortem is not None else EXIT_FINDINGS
+# init / curate
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pipelines.init_store import init_store
+
+    store = Path(args.dir)
+    if store.exists() and not store.is_dir():
+        print(f"{store} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    result = init_store(store, force=args.force)
+    for path in result.written:
+        print(f"wrote {path}")
+    for path in result.kept:
+        print(f"kept  {path} (exists; --force overwrites)")
+    if result.suggestions:
+        print(f"{len(result.suggestions)} headings of your post-mortems match no section yet: see the commented "
+              f"suggestions in {store / 'emberline.yaml'}")
+    settings = load_settings(postmortems_dir=store)
+    print(f"\nwarehouse:  {settings.database}\nreports:    {settings.reports_dir}")
+    print(f"next:       emberline lint {store}\n            EMBERLINE_POSTMORTEMS={store} emberline run")
+    return EXIT_OK
+
+
+def cmd_curate(args: argparse.Namespace) -> int:
+    from pipelines.themes.curation import CurationError, apply_curation, load_curation, written_against
+    from pipelines.warehouse.db import connect_readonly, table_exists
+
+    settings = load_settings()
+    path = Path(args.file) if args.file else settings.curation_file
+    try:
+        curation = load_curation(path)
+    except CurationError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    if not curation:
+        print(f"no curation file at {path} (set curation_file in emberline.yaml or EMBERLINE_THEMES_FILE)")
+        return EXIT_OK
+    try:
+        con = connect_readonly(Path(args.db) if args.db else settings.database)
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    stale_total = 0
+    with con:
+        if not table_exists(con, "theme_assignments"):
+            print("no themes in the warehouse yet: run `emberline run` first", file=sys.stderr)
+            return EXIT_USAGE
+        for theme_set, rules in curation.items():
+            if not isinstance(rules, dict):
+                continue
+            cluster_of = dict(con.execute("SELECT item_id, cluster_theme_id FROM theme_assignments "
+                                          "WHERE theme_set = ?", [theme_set]).fetchall())
+            if args.record:
+                members: dict[str, list[str]] = {}
+                for item, theme in cluster_of.items():
+                    if theme:
+                        members.setdefault(theme, []).append(item)
+                print(f"{theme_set}:\n  written_against:")
+                for theme, items in written_against(rules, members).items():
+                    print(f"    {theme}: [{', '.join(items)}]")
+                continue
+            result = apply_curation(cluster_of, {}, rules)
+            stale_total += len(result.stale)
+            print(f"{theme_set}: {len(result.names)} names applied, {len(result.stale)} rules stale")
+            for line in result.stale + result.warnings:
+                print(f"  - {line}")
+    if stale_total:
+        print("\nA stale rule's theme changed since the rule was written: check it, then print the current "
+              "members with `emberline curate --record` and replace its written_against entry.")
+    return EXIT_FINDINGS if stale_total else EXIT_OK
 
 
 # --------------------------------------------------------------------------------------
@@ -307,11 +419,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("similar", help="most similar past incidents and themes for a new post-mortem file",
-                       description="Embed the root causes of a post-mortem that is not yet ingested and compare them "
-                                   "with the warehouse: the five closest past incidents and the theme each cause "
-                                   "would join.")
+                       description="Embed the root causes of a post-mortem (its summary when no cause is found) "
+                                   "and compare them with the warehouse: the closest past incidents above a "
+                                   "similarity floor and the theme each cause would join. A file already ingested "
+                                   "is recognised by its content and left out of its own results.")
     p.add_argument("path", help="a post-mortem Markdown file")
     p.add_argument("--top", type=int, default=5, help="how many incidents (default: %(default)s)")
+    p.add_argument("--floor", type=float, help="lowest cosine called similar (default: 0.45, "
+                   "pipelines/themes/similar.py SIMILAR_FLOOR)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
     p.set_defaults(func=cmd_similar)
@@ -322,6 +437,22 @@ def build_parser() -> argparse.ArgumentParser:
                                    "understand (headings mapped to no section, empty sections, missing dates).")
     p.add_argument("path", help="a post-mortem file (.md, .markdown, .txt, .html, .docx)")
     p.set_defaults(func=cmd_explain)
+    p = sub.add_parser("init", help="make a post-mortem repository ready: config, template, pre-commit hook, CI",
+                       description="Write emberline.yaml, postmortem.md.template, .pre-commit-config.yaml, "
+                                   ".github/workflows/postmortems.yml and .gitignore lines at the root of DIR. "
+                                   "Existing files are kept.")
+    p.add_argument("dir", help="the post-mortem store (a git repository's root, usually)")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("curate", help="which theme curation rules apply, and which are stale",
+                       description="Check the curation file against the warehouse's themes: a rule applies only "
+                                   "while its theme still holds most of the items it was written against. "
+                                   "--record prints the written_against entries for the themes the rules name.")
+    p.add_argument("--record", action="store_true", help="print written_against from the current themes")
+    p.add_argument("--file", help="curation file (default: the store's, see README)")
+    p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
+    p.set_defaults(func=cmd_curate)
 
     register_report_commands(sub)
     return parser

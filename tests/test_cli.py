@@ -50,7 +50,7 @@ def test_lint_exit_status_and_json(store, capsys):
     assert all(f["line"] and f["hint"] for f in report["findings"])
     assert main(["lint", str(store)]) == 1
     out = capsys.readouterr().out
-    assert "blamed.md:" in out and "EL006 blame-language" in out and "2 files checked: 2 errors" in out
+    assert "blamed.md:" in out and "EL006 blame-language" in out and "2 files checked: 1 errors" in out  # "Dave made a mistake": one finding
 
 
 def test_lint_reports_unreadable_input_as_an_error(store, capsys):

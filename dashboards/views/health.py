@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboards import charts, queries, ui
 from dashboards.eval_suite import eval_suite_section
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS as DEADLINE_H
 
 ALL_QUARTERS = "All quarters"
 
@@ -19,17 +20,22 @@ findings = queries.sensitive_and_blame_findings(version, quarter)
 cols = st.columns(5)
 cols[0].metric("Post-mortems", totals["postmortems"])
 cols[1].metric("Average completeness", "–" if totals["avg_completeness"] is None else f"{totals['avg_completeness']:.0%}")
-cols[2].metric("Published within 72 h", "–" if totals["share_within_72h"] is None else f"{totals['share_within_72h']:.0%}")
+cols[2].metric(f"Published within {DEADLINE_H} h", "–" if totals["share_within_72h"] is None else f"{totals['share_within_72h']:.0%}")
 cols[3].metric("Blame or unredacted data", findings["incident_id"].n_unique() if findings.height else 0,
                help="Post-mortems with lint findings EL006 (blame language) or EL007 (unredacted sensitive data).")
 cols[4].metric("Without an eval case", totals["without_eval_case"])
 
 by_quarter = queries.health_by_quarter(version)
+dated = queries.warehouse_summary(version)["dated"]
 left, right = st.columns(2)
 with left:
-    st.subheader("Completeness and 72-hour compliance by quarter")
-    if by_quarter.height:
-        st.altair_chart(charts.health_lines(by_quarter))
+    st.subheader(f"Completeness and {DEADLINE_H}-hour compliance by quarter")
+    if not dated:
+        st.caption("No incident has a date, so none can be placed in a quarter. A `Started:` line, a dated "
+                   "timeline entry or `started_at` in front matter gives it one; the incomplete post-mortems "
+                   "below say what else is missing.")
+    elif by_quarter.filter(by_quarter["quarter"].is_not_null()).height:
+        st.altair_chart(charts.health_lines(by_quarter.filter(by_quarter["quarter"].is_not_null())))
 with right:
     st.subheader("Sections most often missing")
     missing = queries.missing_sections(version, quarter)
@@ -52,9 +58,9 @@ with left:
     ui.table(queries.incidents_without_eval_case(version, quarter), links={"incident_id": "incident", "quarter": "quarter"},
              empty="Every incident names a new eval case.", key="no_eval_case")
 with right:
-    st.subheader("Published later than 72 hours")
+    st.subheader(f"Published later than {DEADLINE_H} hours")
     ui.table(queries.late_postmortems(version, quarter), links={"incident_id": "incident"},
-             empty="Every post-mortem was published within 72 hours of resolution.", key="late")
+             empty=f"Every post-mortem was published within {DEADLINE_H} hours of resolution.", key="late")
 
 st.subheader("Incomplete post-mortems")
 ui.table(queries.incomplete_postmortems(version, quarter), links={"incident_id": "incident"},

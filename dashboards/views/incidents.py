@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboards import queries, ui
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS as DEADLINE_H
 
 version = queries.pinned_version()
 FILTERS = ("quarter", "severity", "category", "theme", "provider", "model")
@@ -34,8 +35,8 @@ def show_incident(incident_id: str) -> None:
     cols[2].metric("Customers affected", detail["customers_affected"] if detail["customers_affected"] is not None else "–")
     lag = detail["hours_to_postmortem"]
     cols[3].metric("Post-mortem after", "–" if lag is None else f"{lag:.0f} h",
-                   delta=None if lag is None else ("late" if lag > 72 else "within 72 h"),
-                   delta_color="inverse" if lag is not None and lag > 72 else "normal", delta_arrow="off")
+                   delta=None if lag is None else ("late" if lag > DEADLINE_H else f"within {DEADLINE_H} h"),
+                   delta_color="inverse" if lag is not None and lag > DEADLINE_H else "normal", delta_arrow="off")
     cols[4].metric("Completeness", f"{detail['completeness']:.0%}" if detail["completeness"] is not None else "–")
 
     main, side = st.columns([3, 2], gap="large")
@@ -133,7 +134,8 @@ def show_search() -> None:
     if results.height == 0:
         st.info("No incident matches. Loosen a filter or search by meaning.")
         return
-    framed, config = ui.linked(results, {"incident_id": "incident", "quarter": "quarter"})
+    framed, config = ui.linked(ui.readable(results, keep=("incident_id", "quarter")),
+                               {"incident_id": "incident", "quarter": "quarter"})
     event = st.dataframe(framed, hide_index=True, column_config=ui.column_labels(framed) | config, on_select="rerun",
                          selection_mode="single-row", key="results")
     if event.selection.rows:

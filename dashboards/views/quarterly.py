@@ -19,16 +19,23 @@ if quarter:
     ui.permalink("quarter", quarter)
 
 summary = queries.quarter_summary(version, quarter)
+store = queries.warehouse_summary(version)
+if not store["dated"]:
+    st.info(ui.NO_DATES, icon=":material/event_busy:")
 cols = st.columns(4)
 cols[0].metric("Incidents", summary["incidents"])
-cols[1].metric("SEV1 / SEV2", summary["sev1_sev2"])
+cols[1].metric("SEV1 / SEV2", summary["sev1_sev2"] if store["with_severity"] else "–",
+               help=None if store["with_severity"] else "No incident records a severity: see Post-mortem health.")
 cols[2].metric("Median hours to detect", summary["median_detect_h"] if summary["median_detect_h"] is not None else "–")
 cols[3].metric("Median hours to resolve", summary["median_resolve_h"] if summary["median_resolve_h"] is not None else "–")
 
 if not queries.has_themes(version):
     ui.no_themes()
     st.subheader("Root-cause categories by quarter")
-    st.altair_chart(charts.categories_by_quarter(queries.root_cause_categories_by_quarter(version)))
+    if store["dated"]:
+        st.altair_chart(charts.categories_by_quarter(queries.root_cause_categories_by_quarter(version)))
+    else:
+        st.caption(ui.NO_DATES)
     st.stop()
 
 ranking = queries.burn_ranking(version, theme_set, quarter)
@@ -41,8 +48,8 @@ else:
     with st.container(border=True):
         st.markdown(
             f"**Most burn{' in ' + quarter if quarter else ''}: {worst['theme_id']} · {worst['name']}**. "
-            f"{worst['incidents']} incidents ({worst['sev1_sev2']} SEV1/SEV2), seen in {worst['quarters_present']} "
-            f"quarters, burn score {worst['burn_score']}.{came_back}")
+            f"{worst['incidents']} incidents ({worst['sev1_sev2']} SEV1/SEV2), {ui.quarters_seen(worst['quarters_present'])}, "
+            f"burn score {worst['burn_score']}.{came_back}")
         st.page_link(ui.THEMES, label=f"{worst['theme_id']} · {worst['name']}", query_params={"theme": worst["theme_id"]},
                      icon=":material/arrow_forward:", help="The theme in full: its causes, incidents and history.")
     st.altair_chart(charts.burn_ranking_bars(ranking))
@@ -53,7 +60,10 @@ else:
 
 if theme_set == "root_cause":
     counts = queries.quarter_theme_counts(version, theme_set, 15)
-    if counts.height:
+    if not store["dated"]:
+        st.subheader("Recurrence: incidents per quarter and theme")
+        st.caption(ui.NO_DATES)
+    elif counts.height:
         st.subheader("Recurrence: incidents per quarter and theme")
         st.altair_chart(charts.quarter_theme_heatmap(counts))
         st.subheader("Trend of the top five themes")
@@ -80,6 +90,10 @@ if st.toggle("List the systemic action items, with the theme's incidents after e
 
 st.subheader("Time to detect and to resolve, by quarter")
 by_quarter = queries.detection_resolution_by_quarter(version)
-if by_quarter.height:
+if not store["dated"]:
+    st.caption(ui.NO_DATES)
+elif by_quarter.height and summary["median_resolve_h"] is None and summary["median_detect_h"] is None:
+    st.caption(ui.NO_DURATIONS)
+elif by_quarter.height:
     st.altair_chart(charts.detection_resolution_lines(by_quarter))
     ui.table(by_quarter, links={"quarter": "quarter"}, key="detect_resolve")

@@ -27,8 +27,9 @@ detail = queries.theme(version, theme_id)
 st.header(f"{detail['theme_id']} · {detail['name']}")
 ui.permalink("theme", theme_id)
 naming = "curated name" if detail["name_source"] == "curated" else "name generated from its distinctive terms"
-st.caption(f"{ui.THEME_SETS[detail['theme_set']][:-1]} · {naming} · first seen {detail['first_seen']}, "
-           f"last seen {detail['last_seen']}")
+seen = (f"first seen {detail['first_seen']}, last seen {detail['last_seen']}" if detail["first_seen"]
+        else "none of its incidents has a date (see Post-mortem health)")
+st.caption(f"{ui.THEME_SETS[detail['theme_set']][:-1]} · {naming} · {seen}")
 cols = st.columns(4)
 cols[0].metric("Incidents", detail["n_incidents"])
 cols[1].metric("Items", detail["n_items"])
@@ -55,7 +56,12 @@ with right:
         st.caption("No categories recorded.")
 
 st.subheader("Incidents per quarter")
-st.altair_chart(charts.quarterly_bars(queries.theme_quarterly(version, theme_id)))
+per_quarter = queries.theme_quarterly(version, theme_id)
+if detail["first_seen"] and per_quarter.height:
+    st.altair_chart(charts.quarterly_bars(per_quarter))
+else:
+    st.caption("No incident of this theme has a date, so none can be placed in a quarter: see Post-mortem "
+               "health.")
 
 st.subheader("Incidents in this theme")
 ui.table(queries.theme_incident_list(version, theme_id), links={"incident_id": "incident", "quarter": "quarter"},

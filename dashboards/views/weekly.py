@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboards import queries, ui
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS as DEADLINE_H
 
 version = queries.pinned_version()
 theme_set = ui.theme_set()
@@ -11,7 +12,8 @@ themed = queries.has_themes(version)
 st.title("Weekly review")
 weeks = queries.weeks(version)
 if not weeks:
-    st.info("No dated incidents in this warehouse yet.")
+    st.info(ui.NO_DATES if queries.warehouse_summary(version)["incidents"] else "No incidents in this warehouse yet.",
+            icon=":material/event_busy:")
     st.stop()
 
 # Default: the latest week with incidents, which for a team using this weekly is this week.
@@ -37,12 +39,12 @@ ui.table(incidents.drop([c for c in ("theme_ids",) if c in incidents.columns]), 
 left, right = st.columns(2)
 with left:
     st.subheader("Post-mortems due or overdue")
-    st.caption("Resolved, not yet published: due within 72 hours of resolution, overdue after (as of now).")
+    st.caption(f"Resolved, not yet published: due within {DEADLINE_H} hours of resolution, overdue after (as of now).")
     ui.table(queries.postmortems_due(version), links={"incident_id": "incident"},
              empty="Every resolved incident has a published post-mortem.", key="due")
     late = queries.late_postmortems_in_week(version, week)
     if late.height:
-        st.markdown("**Published late (over 72 hours) for this week's incidents**")
+        st.markdown(f"**Published late (over {DEADLINE_H} hours) for this week's incidents**")
         ui.table(late, links={"incident_id": "incident"}, key="late")
 with right:
     st.subheader("Rising themes")

@@ -15,6 +15,7 @@ import dagster as dg
 
 from pipelines.defs.reports import ReportOutputs
 from pipelines.defs.resources import Warehouse
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
 from pipelines.reports import quality
 from pipelines.reports.evals import EXPORT_FILES
 from pipelines.reports.external import ExternalConfig
@@ -79,8 +80,8 @@ unclustered_share_below_threshold = _warehouse_check(
     quality.unclustered_share)
 
 
-@dg.asset_check(asset="postmortems", description="Post-mortems published within 72 hours of resolution, and none "
-                "resolved more than 72 hours ago still unpublished.")
+@dg.asset_check(asset="postmortems", description=f"Post-mortems published within {POSTMORTEM_DEADLINE_HOURS} hours of "
+                f"resolution, and none resolved more than {POSTMORTEM_DEADLINE_HOURS} hours ago still unpublished.")
 def postmortems_within_72_hours(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connect() as con:
         return _result(quality.late_postmortems(con, datetime.now(UTC)), WARN)

@@ -30,7 +30,8 @@ THEME_TABLES = {
         for name, text in THEME_TABLES.items()
     ],
     description="Embed new texts, cluster root causes and eval gaps into themes that keep their ids, apply "
-    "data/themes.yaml, link each systemic action item to the cause and gap it addresses.",
+    "the store's curation file (rules whose theme changed are reported stale, not applied), link each "
+    "systemic action item to the cause and gap it addresses.",
 )
 def build_theme_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, embedding_model: EmbeddingModel):
     embedder = embedding_model.load()
@@ -41,13 +42,14 @@ def build_theme_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, 
     for s in summaries.values():
         context.log.info(f"{s.theme_set}: {s.mode}, {s.themes} themes, {s.unclustered_share:.1%} unclustered, "
                          f"{s.newly_embedded} newly embedded")
-        for warning in s.curation_warnings:
+        for warning in s.curation_stale + s.curation_warnings:
             context.log.warning(f"curation ({s.theme_set}): {warning}")
     per_set = {
         f"{s.theme_set}/{key}": value
         for s in summaries.values()
         for key, value in (("mode", s.mode), ("themes", s.themes), ("items", s.items),
-                           ("unclustered_share", s.unclustered_share), ("newly_embedded", s.newly_embedded))
+                           ("unclustered_share", s.unclustered_share), ("newly_embedded", s.newly_embedded),
+                           ("stale_curation_rules", len(s.curation_stale)))
     }
     for name in THEME_TABLES:
         metadata = {"dagster/row_count": counts[name]}

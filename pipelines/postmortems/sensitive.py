@@ -32,6 +32,7 @@ _IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])")
 
 # Addresses that say nothing about anyone: loopback, unspecified.
+_URL = re.compile(r"[a-z][a-z0-9+.-]{0,15}://[^\s)\]>]{1,2000}", re.I)
 _HARMLESS_IPS = {"127.0.0.1", "0.0.0.0"}
 
 
@@ -98,7 +99,12 @@ def find_sensitive(text: str, first_line: int = 1) -> list[SensitiveMatch]:
                 if not _looks_like_date_or_time(m.group(0)):
                     found.append(SensitiveMatch("phone", m.group(0).strip(), lineno))
         if digit_count >= 13:
+            # Long digit runs inside a URL are ids and timestamps (a tweet, a dashboard's
+            # time range), never a card typed into a post-mortem.
+            urls = [u.span() for u in _URL.finditer(line)] if "://" in line else []
             for m in _CARD.finditer(line):
+                if any(start <= m.start() < end for start, end in urls):
+                    continue
                 digits = re.sub(r"\D", "", m.group(0))
                 if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
                     found.append(SensitiveMatch("card_number", m.group(0).strip(), lineno))

@@ -33,6 +33,21 @@ def themes_available(con: duckdb.DuckDBPyConnection) -> bool:
     return present == set(THEME_RELATIONS) and scalar(con, "SELECT count(*) FROM themes") > 0
 
 
+def undated_note(con: duckdb.DuckDBPyConnection) -> str | None:
+    """What a report on weeks or quarters must say about incidents with no date: they fall in
+    no period, so its sections would be empty or short for a reason the reader cannot see."""
+    total, undated = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE incident_date IS NULL) FROM postmortems").fetchone()
+    if not undated:
+        return None
+    where = ("see Post-mortem health on the dashboard, or `emberline lint`, for what the post-mortems are missing "
+             "(a `Started:` line, a dated timeline or front matter)")
+    if undated == total:
+        return f"No incident has a date, so none falls in any week or quarter: {where}."
+    return (f"{plural(undated, 'incident')} of {total} {'has' if undated == 1 else 'have'} no date and "
+            f"{'is' if undated == 1 else 'are'} in no week or quarter: {where}.")
+
+
 THEMES_MISSING = ("Themes have not been built yet (the theme assets `themes` and `theme_trends` have not run on "
                   "this warehouse), so this section is empty.")
 

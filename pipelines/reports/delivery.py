@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from pipelines.reports.document import Report
 from pipelines.reports.redact import assert_clean, mask_sensitive
+from pipelines.settings import load_settings
 
 WEBHOOK_ENV = "EMBERLINE_WEBHOOK_URL"
 DELIVERY_LOG = "deliveries.jsonl"
@@ -43,7 +44,8 @@ class DeliveryResult:
 
 
 def webhook_url() -> str | None:
-    return os.environ.get(WEBHOOK_ENV) or None
+    """EMBERLINE_WEBHOOK_URL, else the store's `webhook_url:` (pipelines.settings)."""
+    return os.environ.get(WEBHOOK_ENV) or load_settings().webhook_url
 
 
 def _slack_mrkdwn(text: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pipelines.postmortems.lint import blame_matches
+from pipelines.postmortems.blame import blame_matches, blamed_people
 from pipelines.postmortems.parse import parse_text
 from pipelines.postmortems.sensitive import find_sensitive
 from pipelines.reports.data import OWNER_NOTE, records
@@ -31,6 +31,9 @@ _MD_NOISE = re.compile(r"\*\*|__|^#+\s*|^\s*[-*+]\s+|^\s*\d+[.)]\s+|^\s*>\s?", r
 _ACTION_STATUS = {"done": "done", "in-progress": "in progress", "open": "planned"}
 
 
+PERSON_REPLACEMENT = "a team member"
+
+
 class ExportRefused(Exception):
     """The post-mortem cannot be exported; the message says why and what to fix."""
 
@@ -39,6 +42,8 @@ class ExportRefused(Exception):
 class ExternalConfig:
     replacements: dict[str, str] = field(default_factory=dict)
     default_replacement: str = "internal system"
+    # People's names (a store's `external: {strip_names: [...]}`): replaced by PERSON_REPLACEMENT.
+    people: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path | str) -> ExternalConfig:
@@ -46,8 +51,11 @@ class ExternalConfig:
         if not path.exists():
             return cls()
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if isinstance(data.get("external"), dict):  # a store's emberline.yaml: its `external:` block
+            data = data["external"]
         return cls(replacements={str(k): str(v) for k, v in (data.get("replacements") or {}).items()},
-                   default_replacement=str(data.get("default_replacement") or cls.default_replacement))
+                   default_replacement=str(data.get("default_replacement") or cls.default_replacement),
+                   people=[str(p) for p in data.get("strip_names") or [] if p])
 
 
 @dataclass
@@ -99,6 +107,9 @@ def _paragraphs(text: str, limit: int = 3) -> str:
 
 def _internal_names_for(pm: dict, owners: list[str], config: ExternalConfig) -> InternalNames:
     names = dict(config.replacements)
+    # People named in blame phrasing, and the store's own list of names, never reach the public text.
+    for person in [*config.people, *blamed_people(pm.get("markdown") or "", config.people)]:
+        names.setdefault(person, PERSON_REPLACEMENT)
     for own in [*(pm.get("services") or []), pm.get("team"), *owners]:
         if own and own.lower() not in {n.lower() for n in names}:
             names[own] = config.default_replacement

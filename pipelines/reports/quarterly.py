@@ -19,7 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.reports.data import THEMES_MISSING, plural, records, short, themes_available
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
+from pipelines.reports.data import THEMES_MISSING, plural, records, short, themes_available, undated_note
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
 from pipelines.reports.eval_sections import quarterly_eval_section
 from pipelines.reports.outputs import ReportFiles, write_report
@@ -146,7 +147,7 @@ def postmortem_health(con: duckdb.DuckDBPyConnection, q: Quarter) -> tuple[list[
         SELECT * FROM postmortem_health WHERE quarter BETWEEN ? AND ? ORDER BY quarter""", [first, q.label])
     offenders = {}
     for key, condition in (
-        ("late", "p.hours_to_postmortem > 72"),
+        ("late", f"p.hours_to_postmortem > {POSTMORTEM_DEADLINE_HOURS}"),
         ("blame", "p.incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL006')"),
         ("sensitive", "p.incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL007')"),
         ("no_eval_case", "p.new_eval_case_id IS NULL AND p.new_eval_case_checks IS NULL"),
@@ -243,6 +244,10 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
     d = load_quarter(con, quarter)
     q = quarter
     has_themes = bool(d.burn) or themes_available(con)
+    no_date = undated_note(con)  # said once, at a glance; sections point there
+    aside = " Incidents without a date are in no quarter (see At a glance)." if no_date else ""
+    # With themes built, an empty ranking means no themed incident in this quarter; say why.
+    no_burn = "No themed incident started in this quarter." + aside if has_themes else THEMES_MISSING
     sections: list[Section] = []
 
     repeating = sorted((r for r in d.repeating if r["this_quarter"] and len(r["quarters"]) > 1),
@@ -263,7 +268,7 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
         ["Rank", "Theme", "Name", "Burn score", "This quarter", "Incidents", "SEV1/SEV2", "Incidents behind it"],
         [[i + 1, t["theme_id"], t["name"], t["burn_score"], t["burn_this_quarter"], t["incidents"], t["sev1_sev2"],
           _ids(t["incident_ids"], 10)] for i, t in enumerate(top)],
-        empty=THEMES_MISSING)]
+        empty=no_burn)]
     if top:
         blocks.append(BarChart("Burn score to date by theme (highlighted: burned us this quarter)",
                                [f"{t['theme_id']} {t['name']}" for t in top], [t["burn_score"] for t in top],
@@ -296,11 +301,13 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
     sections.append(Section("Time to detect and to resolve, by quarter", [
         Table(["Quarter", "Incidents", "Median detect", "p90 detect", "Median resolve", "p90 resolve"],
               [[r["quarter"], r["incidents"], _h(r["detect_h"]), _h(r["detect_p90_h"]), _h(r["resolve_h"]),
-                _h(r["resolve_p90_h"])] for r in times], empty="No incidents with times yet."),
-        BarChart("Median hours to detect", [r["quarter"] for r in times], [round(r["detect_h"] or 0, 1) for r in times],
-                 highlight={len(times) - 1}, unit=" h"),
-        BarChart("Median hours to resolve", [r["quarter"] for r in times],
-                 [round(r["resolve_h"] or 0, 1) for r in times], highlight={len(times) - 1}, unit=" h"),
+                _h(r["resolve_p90_h"])] for r in times],
+              empty="No incident records when it started and when it was detected or resolved." + aside),
+        # A chart of nothing is an axis of zeros: draw one only for quarters with a median.
+        *(BarChart(title, [r["quarter"] for r in times], [round(r[key] or 0, 1) for r in times],
+                   highlight={len(times) - 1}, unit=" h")
+          for title, key in (("Median hours to detect", "detect_h"), ("Median hours to resolve", "resolve_h"))
+          if any(r[key] is not None for r in times)),
     ]))
 
     o = d.health_offenders
@@ -309,7 +316,7 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
          "Without eval case"],
         [[r["quarter"], r["postmortems"], _pct(r["avg_completeness"]), _pct(r["share_within_72h"]),
           r["with_blame_language"], r["with_sensitive_data"], r["without_eval_case"]] for r in d.health],
-        empty="No post-mortems yet.")]
+        empty="No post-mortem falls in a quarter yet." + aside)]
     details = [f"{label}: {', '.join(o[key])}" for key, label in (
         ("late", "Published after 72 hours"), ("unpublished", "Resolved but not published"),
         ("blame", "Blame language (EL006)"), ("sensitive", "Unredacted sensitive data (EL007)"),
@@ -341,6 +348,8 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
     if came_back:
         highlights.append(f"{plural(len(came_back), 'theme')} came back after their fixes closed: "
                           + ", ".join(t["name"] for t in came_back[:3]) + ".")
+    if no_date:
+        highlights.append(no_date)
     this_q = [r for r in times if r["quarter"] == q.label]
     if this_q:
         highlights.append(f"Median time to detect {_h(this_q[0]['detect_h'])}, to resolve {_h(this_q[0]['resolve_h'])}.")

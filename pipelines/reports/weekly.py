@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE, POSTMORTEM_DEADLINE_HOURS
 from pipelines.reports.data import (
     THEMES_MISSING,
     hours,
@@ -28,13 +29,13 @@ from pipelines.reports.data import (
     relation_exists,
     short,
     themes_available,
+    undated_note,
 )
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
 from pipelines.reports.eval_sections import weekly_eval_section
 from pipelines.reports.outputs import ReportFiles, write_report
 from pipelines.reports.periods import Week, period_bounds
 
-POSTMORTEM_DEADLINE = timedelta(hours=72)
 # Rising themes: incidents in the last RECENT_WEEKS against the rate of the BASELINE_WEEKS
 # before them. A theme rises when it has at least MIN_RECENT incidents recently and at least
 # RISE_FACTOR times what its baseline rate predicts (any recent incidents of a theme that was
@@ -139,7 +140,7 @@ def published_late(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) 
         SELECT w.week, p.incident_id, p.title, p.team, p.hours_to_postmortem
         FROM weeks w JOIN postmortems p
           ON p.postmortem_published_at >= w.start_ts AND p.postmortem_published_at < w.as_of
-        WHERE p.hours_to_postmortem > 72
+        WHERE p.hours_to_postmortem > {POSTMORTEM_DEADLINE_HOURS}
         ORDER BY w.week, p.incident_id""", _weeks_params(windows)))
 
 
@@ -317,6 +318,7 @@ class WeeklyData:
     per_week: dict[str, int]
     has_themes: bool
     eval_suite: dict[str, Section] = field(default_factory=dict)
+    undated: str | None = None  # what to say about incidents in no week
 
 
 def load_weeks(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> WeeklyData:
@@ -337,6 +339,7 @@ def load_weeks(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> W
         per_week=incidents_per_week(con),
         has_themes=has_themes,
         eval_suite={w.week.label: weekly_eval_section(con, w.end, w.as_of) for w in windows},
+        undated=undated_note(con),
     )
 
 
@@ -379,9 +382,9 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
           f"overdue by {hours(r['hours_past_due'] * 60)}" if r["overdue"] else "due"] for r in due],
         empty="Every resolved incident has its post-mortem published.")]
     if late:
-        due_blocks.append(Paragraph("Published this week, but after the 72 hours: " + "; ".join(
+        due_blocks.append(Paragraph(f"Published this week, but after the {POSTMORTEM_DEADLINE_HOURS} hours: " + "; ".join(
             f"{r['incident_id']} ({r['hours_to_postmortem']:.0f} h)" for r in late) + "."))
-    sections.append(Section("Post-mortems due or overdue (72-hour rule)", due_blocks))
+    sections.append(Section(f"Post-mortems due or overdue ({POSTMORTEM_DEADLINE_HOURS}-hour rule)", due_blocks))
 
     new = data.new.get(label, [])
     joined = {i["incident_id"]: data.joined.get(i["incident_id"], []) for i in new}
@@ -443,7 +446,8 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
         f"{plural(len(new), 'new incident')}"
         + (" (" + ", ".join(f"{n} {s}" for s, n in _severity_mix(new)) + ")" if new else "")
         + f", {len(resolved)} resolved.",
-        f"{plural(len(overdue), 'post-mortem')} overdue against the 72-hour rule, {len(due) - len(overdue)} due.",
+        f"{plural(len(overdue), 'post-mortem')} overdue against the {POSTMORTEM_DEADLINE_HOURS}-hour rule, "
+        f"{len(due) - len(overdue)} due.",
     ]
     repeats = sorted((j for js in joined.values() for j in js if j["nth_overall"] > 1),
                      key=lambda j: (-j["nth_this_quarter"], -j["nth_overall"], j["incident_id"]))
@@ -456,6 +460,8 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
                       f"{len(old_overdue)} overdue from earlier.")
     highlights.append(f"{plural(len(added), 'eval case')} added"
                       + (f"; {plural(len(missing), 'post-mortem')} without one." if missing else "."))
+    if data.undated:
+        highlights.append(data.undated)
 
     return Report(
         kind="weekly", period=label,

@@ -61,6 +61,8 @@ class SetSummary:
     changed: bool = False
     lineage: dict[str, int] = field(default_factory=dict)
     curation_warnings: list[str] = field(default_factory=list)
+    # Rules not applied because their theme is no longer the one they were written against.
+    curation_stale: list[str] = field(default_factory=list)
 
     @property
     def unclustered_share(self) -> float:
@@ -159,6 +161,7 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
 
     curation = apply_curation(cluster_of, dict(zip(item_ids, texts)), rules)
     summary.curation_warnings = curation.warnings
+    summary.curation_stale = curation.stale
     reasons.update({k: v for k, v in curation.reasons.items()})
     final_groups: dict[str, list[int]] = {}
     for item, theme in curation.theme_of.items():

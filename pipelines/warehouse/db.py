@@ -12,10 +12,12 @@ import os
 import shutil
 from importlib import resources
 from pathlib import Path
+from string import Template
 
 import duckdb
 import polars as pl
 
+from pipelines.postmortems.policy import sql_constants
 from pipelines.warehouse.rows import SCHEMAS
 
 
@@ -53,7 +55,8 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, sql_file: str = "views.sql") -> None:
-    con.execute(_sql(sql_file))
+    # Policy numbers (the 72-hour rule) come from pipelines.postmortems.policy, not the SQL.
+    con.execute(Template(_sql(sql_file)).safe_substitute(sql_constants()))
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int:

@@ -25,13 +25,13 @@ WHERE a.kind = 'systemic' AND coalesce(a.status, 'open') <> 'done' AND a.deadlin
 CREATE OR REPLACE VIEW late_postmortems AS
 SELECT incident_id, title, team, resolved_at, postmortem_published_at, hours_to_postmortem
 FROM postmortems
-WHERE hours_to_postmortem > 72;
+WHERE hours_to_postmortem > ${POSTMORTEM_DEADLINE_HOURS};
 
--- Resolved but not yet published: due within 72 hours of resolution, overdue after.
+-- Resolved but not yet published: due within ${POSTMORTEM_DEADLINE_HOURS} hours of resolution, overdue after.
 CREATE OR REPLACE VIEW postmortems_due AS
 SELECT incident_id, title, team, status, resolved_at,
-       resolved_at + INTERVAL 72 HOUR AS due_at,
-       now() > resolved_at + INTERVAL 72 HOUR AS overdue
+       resolved_at + INTERVAL (${POSTMORTEM_DEADLINE_HOURS}) HOUR AS due_at,
+       now() > resolved_at + INTERVAL (${POSTMORTEM_DEADLINE_HOURS}) HOUR AS overdue
 FROM postmortems
 WHERE resolved_at IS NOT NULL AND postmortem_published_at IS NULL;
 
@@ -44,7 +44,7 @@ CREATE OR REPLACE VIEW postmortem_health AS
 SELECT quarter,
        count(*) AS postmortems,
        round(avg(completeness), 3) AS avg_completeness,
-       round(avg(CASE WHEN hours_to_postmortem IS NULL THEN NULL WHEN hours_to_postmortem <= 72 THEN 1 ELSE 0 END), 3)
+       round(avg(CASE WHEN hours_to_postmortem IS NULL THEN NULL WHEN hours_to_postmortem <= ${POSTMORTEM_DEADLINE_HOURS} THEN 1 ELSE 0 END), 3)
            AS share_within_72h,
        count(*) FILTER (WHERE incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL006')) AS with_blame_language,
        count(*) FILTER (WHERE incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL007')) AS with_sensitive_data,

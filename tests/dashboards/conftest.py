@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import queries
 from tests.conftest import PROJECT_ROOT, SAMPLE_STORE
+from tests.dashboards.browser import CHROMIUM, LAUNCH_ARGS
 from tests.dashboards.warehouses import build_warehouse
 
 APP = PROJECT_ROOT / "dashboards" / "app.py"
@@ -23,6 +24,17 @@ APP_TIMEOUT = 60
 def sample_warehouse(tmp_path_factory) -> Path:
     """The bundled sample store, ingested for real, with fixture theme rows."""
     return build_warehouse(SAMPLE_STORE, tmp_path_factory.mktemp("dashboard") / "warehouse.duckdb")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (the browser tests skip without it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import pytest
 from tests.conftest import PROJECT_ROOT, SAMPLE_STORE
 from tests.dashboards.browser import (
     CHROMIUM,
-    LAUNCH_ARGS,
     TALL_VIEWPORT,
     VIEWPORT,
     exceptions_on,
@@ -54,16 +53,6 @@ def warehouse(tmp_path_factory) -> Path:
 def app_url(warehouse):
     with serve(warehouse) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

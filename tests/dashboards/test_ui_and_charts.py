@@ -17,10 +17,10 @@ def test_deep_links_are_relative_and_open_the_right_page():
     assert ui.link_to("incident", "file:2025/notes & more.md") == "./incidents?incident=file%3A2025%2Fnotes+%26+more.md"
 
 
-def test_linked_turns_id_columns_into_links_and_leaves_nulls():
+def test_linked_turns_id_columns_into_links_and_nulls_into_empty_cells():
     frame = pl.DataFrame({"incident_id": ["PM-1", None], "title": ["a", "b"]})
     linked, config = ui.linked(frame, {"incident_id": "incident", "missing_column": "theme"})
-    assert linked["incident_id"].to_list() == ["./incidents?incident=PM-1", None]
+    assert linked["incident_id"].to_list() == ["./incidents?incident=PM-1", ""]  # not a cell saying "None"
     assert linked["title"].to_list() == ["a", "b"]
     assert set(config) == {"incident_id"}
 

@@ -43,5 +43,5 @@ def test_materialize_ingest_into_a_temporary_warehouse(tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         # The broken file still loads (under its path) and carries an ingest issue.
         assert con.execute("SELECT count(*) FROM postmortems").fetchall() == [(3,)]
-        assert con.execute("SELECT count(*) FROM lint_findings WHERE rule_id = 'EL006'").fetchall() == [(2,)]
+        assert con.execute("SELECT count(*) FROM lint_findings WHERE rule_id = 'EL006'").fetchall() == [(1,)]
         assert con.execute("SELECT source_path, kind FROM ingest_issues").fetchall() == [("broken.md", "malformed_yaml")]

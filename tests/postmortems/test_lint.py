@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.postmortems.lint import blame_matches, has_errors, lint_parsed
+from pipelines.postmortems.lint import RULES, LintOptions, blame_matches, has_errors, lint_parsed, profile_of
 from pipelines.postmortems.parse import parse_text
 from pipelines.postmortems.sensitive import find_sensitive
 from tests.conftest import postmortem
@@ -111,5 +111,71 @@ def test_timeline_out_of_order():
     assert len(findings) == 1 and "13:40" in text.split("\n")[findings[0].line - 1]
 
 
-def test_no_front_matter_is_a_warning():
-    assert "EL009" in rules("# A note\n\n## Summary\nThe bot broke.\n")
+def test_no_front_matter_is_a_warning_in_the_ai_profile_only():
+    parsed = parse_text("# A note\n\n## Summary\nThe bot broke.\n", "x.md")
+    assert "EL009" in {f.rule_id for f in lint_parsed(parsed, LintOptions(profile="ai"))}
+    assert "EL009" not in {f.rule_id for f in lint_parsed(parsed, LintOptions(profile="auto"))}
+
+
+LEGACY = """# Checkout answers went stale
+
+Started: 2026-02-03 10:00 UTC. Resolved: 2026-02-03 12:00 UTC.
+
+## Summary
+The answers bot quoted last week's prices for two hours.
+
+## Root cause
+The nightly export was empty and the index job kept the old documents.
+
+## Action items
+- [x] Make the index job fail on an empty export (owner: search team)
+- [ ] Alert when the index is older than a day
+"""
+
+
+def test_a_free_form_postmortem_is_linted_as_legacy_without_template_sections():
+    parsed = parse_text(LEGACY, "notes/stale.md")
+    assert profile_of(parsed.postmortem) == "legacy"
+    findings = lint_parsed(parsed, LintOptions())
+    # no prompt diff, model config, sample outputs, eval case, category or front matter asked for
+    assert {f.rule_id for f in findings} <= {"EL001", "EL004"}
+    assert not has_errors(findings)
+    [ownerless] = [f for f in findings if f.rule_id == "EL004"]
+    assert "Alert when the index" in ownerless.message and ownerless.severity == "warning"
+
+
+def test_the_same_file_in_the_ai_profile_gets_the_template_rules():
+    findings = lint_parsed(parse_text(LEGACY, "notes/stale.md"), LintOptions(profile="ai"))
+    assert {"EL001", "EL003", "EL009"} <= {f.rule_id for f in findings}
+    assert has_errors(findings)
+
+
+def test_front_matter_chooses_the_profile_over_the_store():
+    text = postmortem().replace("status: published", "status: published\nlint_profile: legacy")
+    parsed = parse_text(text.split("## Prompt diff")[0], "x.md")
+    assert profile_of(parsed.postmortem, "ai") == "legacy"
+    assert not has_errors(lint_parsed(parsed, LintOptions(profile="ai")))
+    bad = parse_text(postmortem().replace("status: published", "status: published\nlint_profile: strict"), "x.md")
+    assert any(f.rule_id == "EL010" and "lint_profile" in f.message for f in lint_parsed(bad))
+
+
+def test_a_done_action_item_needs_an_owner_but_no_deadline():
+    done = LEGACY.replace("- [ ] Alert when the index is older than a day\n", "")
+    assert not [f for f in lint_parsed(parse_text(done, "x.md"), LintOptions()) if f.rule_id == "EL004"]
+    open_item = LEGACY.replace("- [x] Make", "- [ ] Make")
+    messages = [f.message for f in lint_parsed(parse_text(open_item, "x.md"), LintOptions()) if f.rule_id == "EL004"]
+    assert any("Make the index job" in m and "deadline" in m for m in messages)
+
+
+def test_hints_point_at_the_stores_template():
+    parsed = parse_text(postmortem().split("## Prompt diff")[0], "x.md")
+    own = LintOptions(profile="ai", template_hint="the template templates/pm.md.template")
+    [hint] = {f.hint for f in lint_parsed(parsed, own) if f.rule_id == "EL001"}
+    assert "templates/pm.md.template" in hint and "data/templates" not in hint
+
+
+def test_every_rule_is_declared_once_with_a_hint_and_profiles():
+    assert sorted(RULES) == [f"EL{n:03d}" for n in range(1, 12)]
+    for registered in RULES.values():
+        assert registered.hint and registered.severity in ("error", "warning")
+        assert set(registered.profiles) <= {"ai", "legacy"} and registered.profiles

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.themes.build import build_themes
+from pipelines.themes.curation import written_against
 from pipelines.themes.embed import load_embedder
 from pipelines.themes.similar import build_similar_incidents
 from pipelines.warehouse.db import connect, scalar
@@ -92,7 +93,12 @@ def test_curation_is_applied_and_survives_a_refit(built, embedder, tmp_path):
         first, second = [r[0] for r in con.execute(
             "SELECT theme_id FROM themes WHERE theme_set = 'root_cause' ORDER BY n_items DESC, theme_id LIMIT 2"
         ).fetchall()]
-        curation = {"root_cause": {"rename": {first: "Our biggest theme"}, "not_a_theme": [second]}}
+        members = {}
+        for item, theme in con.execute("SELECT item_id, cluster_theme_id FROM theme_assignments "
+                                       "WHERE theme_set = 'root_cause' AND cluster_theme_id IS NOT NULL").fetchall():
+            members.setdefault(theme, []).append(item)
+        rules = {"rename": {first: "Our biggest theme"}, "not_a_theme": [second]}
+        curation = {"root_cause": {**rules, "written_against": written_against(rules, members)}}
         for refit in (False, True):
             build_themes(con, embedder, curation, run_id="curated", refit=refit)
             assert scalar(con, f"SELECT name FROM themes WHERE theme_id = '{first}'") == "Our biggest theme"
@@ -100,6 +106,20 @@ def test_curation_is_applied_and_survives_a_refit(built, embedder, tmp_path):
             assert scalar(con, f"SELECT count(*) FROM themes WHERE theme_id = '{second}'") == 0
             assert scalar(con, f"SELECT count(*) FROM theme_assignments WHERE cluster_theme_id = '{second}' "
                                "AND theme_id IS NULL AND reason LIKE '%not a real theme%'") > 0
+
+
+def test_a_rule_written_against_another_theme_is_stale_and_the_generated_name_stays(built, embedder, tmp_path):
+    _, db = copy_of(built, tmp_path)
+    with connect(db) as con:
+        first, generated = con.execute("SELECT theme_id, name FROM themes WHERE theme_set = 'root_cause' "
+                                       "ORDER BY theme_id LIMIT 1").fetchone()
+        curation = {"root_cause": {"rename": {first: "A name from another store"},
+                                   "written_against": {first: ["PM-1999-001#1", "PM-1999-002#1"]}}}
+        summaries = build_themes(con, embedder, curation, run_id="stale")
+        assert con.execute(f"SELECT name, name_source FROM themes WHERE theme_id = '{first}'").fetchone() == (
+            generated, "generated")
+    [stale] = summaries["root_cause"].curation_stale
+    assert first in stale and "0 of the 2 items" in stale
 
 
 def test_one_new_postmortem_joins_existing_themes_without_reshuffling(built, embedder, tmp_path):
@@ -173,3 +193,34 @@ def test_each_systemic_action_item_is_linked_to_the_cause_it_fixes(built):
     assert [cause_fixed_by(w) for w in ("retry budget", "Token-bucket", "quota increase confirmed")] == [
         "Retries amplified the overload", "Bulk drafting fanned out without a rate limiter",
         "The quota increase was requested but never confirmed"]
+
+
+def test_similar_recognises_a_file_already_in_the_store_and_states_its_floor(built, capsys, tmp_path):
+    _, store, db, _ = built
+    # The same bytes at another path: recognised by content, never its own best match.
+    original = next(store.rglob("PM-2026-003-*.md"))
+    outside = tmp_path / "elsewhere.md"
+    outside.write_bytes(original.read_bytes())
+    assert main(["similar", str(outside), "--db", str(db), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["already_ingested_as"] == "PM-2026-003"
+    assert "PM-2026-003" not in [s["incident_id"] for s in report["similar_incidents"]]
+    with duckdb.connect(str(db), read_only=True) as con:
+        with_causes = scalar(con, "SELECT count(DISTINCT incident_id) FROM theme_items WHERE theme_set = 'root_cause'")
+    assert report["compared_incidents"] == with_causes - 1
+    assert all(s["similarity"] >= report["similarity_floor"] for s in report["similar_incidents"])
+    assert main(["similar", str(outside), "--db", str(db), "--floor", "0.99"]) == 0
+    text = capsys.readouterr().out
+    assert "already in the warehouse as PM-2026-003" in text and "cosine >= 0.99" in text
+    assert f"with {with_causes - 1} past incidents" in text and "No past incident is that similar." in text
+
+
+def test_similar_falls_back_to_the_summary_without_a_cause(built, capsys, tmp_path):
+    _, _, db, _ = built
+    path = tmp_path / "note.md"
+    path.write_text("# Answers quoted stale prices\n\n## Summary\nThe search index kept serving last week's "
+                    "documents after the nightly re-index job failed silently.\n")
+    assert main(["similar", str(path), "--db", str(db), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["compared_by"].startswith("its summary") and report["causes"]
+    assert report["similar_incidents"]  # the sample store has stale-index incidents
