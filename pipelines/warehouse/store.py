@@ -34,6 +34,12 @@ class StoreProblem:
     message: str
 
 
+def _store_machinery(name: str) -> bool:
+    """The repository's own files (dotfiles, emberline.yaml, the template): neither
+    post-mortems nor assets of one."""
+    return name.startswith(".") or name == STORE_CONFIG_NAME or name.endswith(".template")
+
+
 def discover(store: Path, assets: list[str] | None = None) -> tuple[list[StoredFile], list[StoreProblem]]:
     """All post-mortem files below `store`, following symlinks but never around a loop.
     Other files (images, attachments, the store's own config) are appended to `assets`."""
@@ -65,8 +71,8 @@ def discover(store: Path, assets: list[str] | None = None) -> tuple[list[StoredF
             problems.append(StoreProblem(rel(directory), "unreadable", f"folder cannot be listed: {err.strerror}"))
             return
         for entry in entries:
-            if entry.name in SKIP_DIRS:
-                continue
+            if entry.name in SKIP_DIRS or (entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)):
+                continue  # version control, CI config (.github) and other hidden folders hold no post-mortems
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
             except OSError as err:
@@ -78,7 +84,7 @@ def discover(store: Path, assets: list[str] | None = None) -> tuple[list[StoredF
                 walk(entry.path)
                 continue
             if kind_of(entry.name) != "postmortem" or entry.name.startswith("."):
-                if assets is not None and entry.name != STORE_CONFIG_NAME:
+                if assets is not None and not _store_machinery(entry.name):
                     assets.append(rel(entry.path))
                 continue
             try:

@@ -40,7 +40,12 @@ def test_every_file_of_a_free_form_store_is_accounted_for(tmp_path):
         "</body></html>")
     (store / "exports" / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
     (store / "diagram.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    # The repository's own machinery is neither a post-mortem nor an asset of one.
     (store / "emberline.yaml").write_text("headings: {}\n")
+    (store / "postmortem.md.template").write_text("# Title\n")
+    (store / ".pre-commit-config.yaml").write_text("repos: []\n")
+    (store / ".github" / "workflows").mkdir(parents=True)
+    (store / ".github" / "workflows" / "postmortems.yml").write_text("on: push\n")
 
     con = connect(tmp_path / "warehouse.duckdb")
     summary = ingest_store(con, store)
