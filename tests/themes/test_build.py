@@ -9,7 +9,12 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.themes.build import build_themes
+from pipelines.themes.build import (
+    MIN_INCIDENTS_PER_THEME,
+    build_themes,
+    min_incidents_setting,
+    within_too_few_incidents,
+)
 from pipelines.themes.embed import load_embedder
 from pipelines.themes.similar import build_similar_incidents
 from pipelines.warehouse.db import connect, scalar
@@ -173,3 +178,47 @@ def test_each_systemic_action_item_is_linked_to_the_cause_it_fixes(built):
     assert [cause_fixed_by(w) for w in ("retry budget", "Token-bucket", "quota increase confirmed")] == [
         "Retries amplified the overload", "Bulk drafting fanned out without a rate limiter",
         "The quota increase was requested but never confirmed"]
+
+
+def test_within_too_few_incidents_names_the_incident():
+    groups = {"RC-001": [0, 1, 2], "RC-002": [3, 4]}
+    incidents = ["PM-1", "PM-1", "PM-2", "PM-3", "PM-3"]
+    found = within_too_few_incidents(groups, incidents, ["a", "b", "c", "d", "e"], 2)
+    assert set(found) == {"d", "e"} and {theme for theme, _ in found.values()} == {"RC-002"}
+    assert "PM-3" in found["d"][1] and "2 incidents" in found["d"][1]
+    assert within_too_few_incidents(groups, incidents, ["a", "b", "c", "d", "e"], 1) == {}
+    assert set(within_too_few_incidents(groups, incidents, list("abcde"), 3)) == set("abcde")
+
+
+def test_min_incidents_setting_reads_the_store_config():
+    assert min_incidents_setting({}) == MIN_INCIDENTS_PER_THEME == 2
+    assert min_incidents_setting({"themes": {"min_incidents_per_theme": 3}}) == 3
+    for bad in ({"themes": {"min_incidents_per_theme": "two"}}, {"themes": {"min_incidents_per_theme": 0}},
+                {"themes": "yes"}, None):
+        assert min_incidents_setting(bad) == MIN_INCIDENTS_PER_THEME
+
+
+def test_themes_span_incidents_and_a_group_within_one_incident_is_shown_with_it(built, embedder, tmp_path):
+    _, _, db, _ = built
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert scalar(con, "SELECT min(n_incidents) FROM themes") >= MIN_INCIDENTS_PER_THEME
+        assert scalar(con, "SELECT count(*) FROM themes WHERE stability IS NULL") == 0
+        assert scalar(con, "SELECT count(*) FROM themes WHERE stability < 0 OR stability > 1") == 0
+        # The sample store has one post-mortem whose two causes form their own group.
+        within = con.execute("""SELECT item_id, incident_id, theme_id, cluster_theme_id, reason
+                                FROM theme_assignments WHERE status = 'one_incident'""").fetchall()
+        assert within and all(theme is None and cluster and incident in reason
+                              for _, incident, theme, cluster, reason in within)
+        assert not {r[3] for r in within} & {r[0] for r in con.execute("SELECT theme_id FROM themes").fetchall()}
+        # Generated names are in words: 2-9 of them, no keyword lists, no ids, distinct per set.
+        for theme_set, names in con.execute("SELECT theme_set, list(name) FROM themes GROUP BY 1").fetchall():
+            assert len(set(names)) == len(names), theme_set
+            assert all(2 <= len(n.split()) <= 9 and "/" not in n and not any(c.isdigit() for c in n)
+                       for n in names), names
+    # Asking for more incidents per theme turns more groups into within-incident groups, never loses items.
+    _, copy = copy_of(built, tmp_path)
+    with connect(copy) as con:
+        build_themes(con, embedder, {}, run_id="strict", refit=True, min_incidents=4)
+        assert scalar(con, "SELECT min(n_incidents) FROM themes") >= 4
+        assert scalar(con, "SELECT count(*) FROM theme_assignments WHERE status = 'one_incident'") > len(within)
+        assert scalar(con, "SELECT count(*) FROM theme_assignments WHERE theme_id IS NULL AND reason IS NULL") == 0
