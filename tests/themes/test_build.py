@@ -19,7 +19,7 @@ from pipelines.themes.embed import load_embedder
 from pipelines.themes.similar import build_similar_incidents
 from pipelines.warehouse.db import connect, scalar
 from pipelines.warehouse.ingest import ingest_store
-from tests.conftest import SAMPLE_STORE
+from tests.conftest import SAMPLE_STORE, postmortem
 
 pytestmark = pytest.mark.integration
 
@@ -198,26 +198,43 @@ def test_min_incidents_setting_reads_the_store_config():
         assert min_incidents_setting(bad) == MIN_INCIDENTS_PER_THEME
 
 
+LOOKALIKE_CAUSES = """
+    ### 1. Badge reader firmware rejected the lobby turnstile certificates
+    - Category: infrastructure
+    - Description: The badge reader firmware update rejected the lobby turnstile certificates, so badges failed.
+    - Why evals missed it: Nothing tests the badge readers.
+
+    ### 2. Badge reader firmware rolled back the turnstile certificates
+    - Category: infrastructure
+    - Description: Rolling back the badge reader firmware restored old turnstile certificates, so badges failed again.
+    - Why evals missed it: Nothing tests the badge readers.
+    """
+
+
 def test_themes_span_incidents_and_a_group_within_one_incident_is_shown_with_it(built, embedder, tmp_path):
     _, _, db, _ = built
     with duckdb.connect(str(db), read_only=True) as con:
         assert scalar(con, "SELECT min(n_incidents) FROM themes") >= MIN_INCIDENTS_PER_THEME
         assert scalar(con, "SELECT count(*) FROM themes WHERE stability IS NULL") == 0
         assert scalar(con, "SELECT count(*) FROM themes WHERE stability < 0 OR stability > 1") == 0
-        # The sample store has one post-mortem whose two causes form their own group.
-        within = con.execute("""SELECT item_id, incident_id, theme_id, cluster_theme_id, reason
-                                FROM theme_assignments WHERE status = 'one_incident'""").fetchall()
-        assert within and all(theme is None and cluster and incident in reason
-                              for _, incident, theme, cluster, reason in within)
-        assert not {r[3] for r in within} & {r[0] for r in con.execute("SELECT theme_id FROM themes").fetchall()}
         # Generated names are in words: 2-9 of them, no keyword lists, no ids, distinct per set.
         for theme_set, names in con.execute("SELECT theme_set, list(name) FROM themes GROUP BY 1").fetchall():
             assert len(set(names)) == len(names), theme_set
             assert all(2 <= len(n.split()) <= 9 and "/" not in n and not any(c.isdigit() for c in n)
                        for n in names), names
-    # Asking for more incidents per theme turns more groups into within-incident groups, never loses items.
-    _, copy = copy_of(built, tmp_path)
+    # One post-mortem whose two causes are alike and unlike every other cause: a pattern inside
+    # one incident, not a recurrence.
+    store, copy = copy_of(built, tmp_path)
+    (store / "PM-2026-098-badges.md").write_text(postmortem("PM-2026-098", causes=LOOKALIKE_CAUSES))
     with connect(copy) as con:
+        ingest_store(con, store)
+        build_themes(con, embedder, {}, run_id="lookalike", refit=True)
+        within = con.execute("""SELECT item_id, theme_id, cluster_theme_id, reason FROM theme_assignments
+                                WHERE status = 'one_incident'""").fetchall()
+        assert {r[0] for r in within} == {"PM-2026-098#1", "PM-2026-098#2"}
+        assert all(theme is None and cluster and "PM-2026-098" in reason for _, theme, cluster, reason in within)
+        assert not {r[2] for r in within} & {r[0] for r in con.execute("SELECT theme_id FROM themes").fetchall()}
+        # Asking for more incidents per theme turns more groups into within-incident groups, never loses items.
         build_themes(con, embedder, {}, run_id="strict", refit=True, min_incidents=4)
         assert scalar(con, "SELECT min(n_incidents) FROM themes") >= 4
         assert scalar(con, "SELECT count(*) FROM theme_assignments WHERE status = 'one_incident'") > len(within)
