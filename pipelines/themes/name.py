@@ -1,9 +1,10 @@
 """Readable theme descriptions: a short name in words, keywords, representative items and the
 mix of root-cause categories.
 
-The name is a phrase from the theme's own texts (a cause title or a run of content words),
-chosen by meaning: the candidate closest to the theme's centroid, kept apart from the names of
-other themes (as BERTopic's KeyBERTInspired and MaximalMarginalRelevance representations do).
+The name is a phrase from the theme's own texts (a run of two or three content words that
+several of its texts use), chosen by meaning: the candidate closest to the theme's centroid,
+kept apart from the names of other themes (as BERTopic's KeyBERTInspired and
+MaximalMarginalRelevance representations do).
 Keywords, shown beside the name, are the theme's distinctive terms.
 
 Distinctive terms come from class-based TF-IDF (as in BERTopic's c-TF-IDF): all texts of a
@@ -118,11 +119,15 @@ def _dedupe(terms: list[str], top_n: int) -> list[str]:
 
 # A name is a phrase a lead reads aloud: between these many words, never a keyword list.
 MIN_NAME_WORDS, MAX_NAME_WORDS = 2, 9
-# Word n-gram candidates are at most this long; a cause title may be up to MAX_NAME_WORDS.
-MAX_PHRASE_WORDS = 5
+# Phrase candidates are runs of 2..3 content words: on the labelled sets, names of this length
+# were closer to the human category names than cause titles or longer runs (bench/quality.py).
+MAX_PHRASE_WORDS = 3
 # Candidates embedded per theme: the cheap prior keeps the embedding cost bounded (a theme of
 # 500 causes has thousands of n-grams) while the best-scoring phrase is nearly always among them.
 CANDIDATES_PER_THEME = 24
+# A phrase most of the theme's texts use names what they share; this much of the share of
+# texts using it is added to its cosine with the centroid.
+COVERAGE_WEIGHT = 0.25
 # Maximal marginal relevance across themes: a candidate's likeness to the names already
 # chosen counts against it with this weight, so neighbouring themes get different names.
 NAME_DIVERSITY = 0.5
@@ -148,8 +153,8 @@ def _trim_stop_words(words: list[str]) -> list[str]:
 
 
 def _phrases(text: str) -> tuple[str | None, set[str]]:
-    """The text's leading clause (for a root cause, its title) as a candidate name, and its
-    runs of 2..MAX_PHRASE_WORDS content words that no stop word or clause break interrupts."""
+    """The text's leading clause (for a root cause, its title), and its runs of
+    2..MAX_PHRASE_WORDS content words that no stop word or clause break interrupts."""
     clauses = [c for c in _CLAUSE_BREAK.split(text) if c.strip()]
     title = None
     if clauses:
@@ -172,30 +177,26 @@ def _phrases(text: str) -> tuple[str | None, set[str]]:
     return title, grams
 
 
-def name_candidates(texts: list[str], representative_idx: list[int]) -> list[str]:
-    """Phrases worth embedding for one theme, most promising first.
+def name_candidates(texts: list[str], representative_idx: list[int]) -> dict[str, float]:
+    """Phrases worth embedding for one theme, most used first, each with the share of the
+    theme's texts that use it.
 
-    The prior is how many of the theme's texts use the phrase (a recurring phrase names the
-    recurrence), with the titles of the most representative items always included, since a
-    title is the author's own name for the weakness.
+    A phrase must recur (in two texts or more; any phrase in a theme of two texts), because a
+    name should say what the theme's causes share. When nothing recurs, the phrases of the
+    most representative texts stand in, and failing those their titles.
     """
     per_text = [_phrases(text) for text in texts]
-    text_frequency = Counter(gram for _, grams in per_text for gram in grams)
-    titles = Counter(title for title, _ in per_text if title)
-    scored = Counter({gram: n + 0.1 * len(gram.split()) for gram, n in text_frequency.items()
-                      if n >= 2 or len(texts) <= 2})
-    for title, n in titles.items():
-        scored[title] += n
-    ranked = [phrase for phrase, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))]
-    picked = ranked[:CANDIDATES_PER_THEME]
-    for k in representative_idx:
-        title = per_text[k][0]
-        if title and title not in picked:
-            picked.append(title)
-    if not picked:  # every phrase is unique to one text: take the closest texts' phrases
+    used_in = Counter(gram for _, grams in per_text for gram in grams)
+    recurring = sorted((gram for gram, n in used_in.items() if n >= 2 or len(texts) <= 2),
+                       key=lambda gram: (-used_in[gram], -len(gram.split()), gram))
+    picked = recurring[:CANDIDATES_PER_THEME]
+    if not picked:
+        share = CANDIDATES_PER_THEME // max(len(representative_idx), 1)
         for k in representative_idx:
-            picked.extend(sorted(per_text[k][1])[:CANDIDATES_PER_THEME // max(len(representative_idx), 1)])
-    return list(dict.fromkeys(picked))
+            picked.extend(sorted(per_text[k][1])[:share])
+    if not picked:
+        picked = [per_text[k][0] for k in representative_idx if per_text[k][0]]
+    return {phrase: used_in.get(phrase, 1) / len(texts) for phrase in dict.fromkeys(picked)}
 
 
 def name_themes(theme_texts: list[list[str]], centroids: np.ndarray, representative_idx: list[list[int]],
@@ -203,10 +204,11 @@ def name_themes(theme_texts: list[list[str]], centroids: np.ndarray, representat
     """A name in words for each theme, built from its own texts.
 
     KeyBERT-style: candidate phrases (see `name_candidates`) are embedded with the model that
-    embedded the items and scored by cosine to the theme's centroid; then maximal marginal
-    relevance across themes (largest theme first) subtracts `NAME_DIVERSITY` times the
-    candidate's likeness to names already given, and a name already taken is never reused.
-    `embed` returns unit-length vectors. Deterministic: ties break on the phrase itself.
+    embedded the items and scored by cosine to the theme's centroid plus `COVERAGE_WEIGHT`
+    times the share of the theme's texts using them; then maximal marginal relevance across
+    themes (largest theme first) subtracts `NAME_DIVERSITY` times the candidate's likeness to
+    names already given, and a name already taken is never reused. `embed` returns unit-length
+    vectors. Deterministic: ties break on the phrase itself.
     """
     candidates = [name_candidates(texts, reps) for texts, reps in zip(theme_texts, representative_idx)]
     flat = sorted({c for cs in candidates for c in cs})
@@ -222,9 +224,10 @@ def name_themes(theme_texts: list[list[str]], centroids: np.ndarray, representat
             continue
         option_vectors = vectors[[row[c] for c in options]]
         relevance = option_vectors @ np.asarray(centroids[t], dtype=np.float64)
+        coverage = np.array([candidates[t][c] for c in options])
         redundancy = (np.max(option_vectors @ np.stack(chosen_vectors).T, axis=1)
                       if chosen_vectors else np.zeros(len(options)))
-        score = relevance - NAME_DIVERSITY * np.maximum(redundancy, 0.0)
+        score = relevance + COVERAGE_WEIGHT * coverage - NAME_DIVERSITY * np.maximum(redundancy, 0.0)
         best = min(range(len(options)), key=lambda k: (-round(float(score[k]), 9), options[k]))
         taken.add(options[best])
         chosen_vectors.append(option_vectors[best])

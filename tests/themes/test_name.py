@@ -64,8 +64,9 @@ def test_names_are_phrases_in_words_from_the_theme_itself():
         assert not any(ch.isdigit() for ch in name) and "PM-" not in name and "http" not in name, name
         assert words[0] not in stop and words[-1] not in stop, name
         assert all(w in " ".join(texts).lower() for w in words), name  # built from the theme's own texts
-    assert "index" in names[0].lower() and "retr" in names[1].lower() or "rate limit" in names[1].lower()
-    assert "eval suite" in names[2].lower() or "prompt" in names[2].lower()
+    assert "stale index" in names[0].lower()
+    assert "rate limit" in names[1].lower()
+    assert "prompt change" in names[2].lower()
 
 
 def test_names_are_distinct_even_for_near_identical_themes():
@@ -78,22 +79,17 @@ def test_naming_is_deterministic_and_has_a_fallback():
     assert names_for([["a the of", "and or but"]]) == [FALLBACK_NAME]
 
 
-def test_candidates_include_the_representative_titles_and_never_cross_a_clause():
+def test_candidates_are_recurring_phrases_that_never_cross_a_clause():
     candidates = name_candidates(THEMES[0], [0, 1, 2])
-    assert "nightly re-index failed silently" in candidates
-    assert "stale index" in candidates
+    assert candidates["stale index"] == 1.0  # every text of the theme says it
+    assert candidates["failed silently"] == 2 / 3
+    assert "empty export" not in candidates and "nightly job" not in candidates  # once only: not a recurrence
     assert not any("silently export" in c or "export stale" in c for c in candidates)
+    assert all(2 <= len(c.split()) <= 3 for c in candidates)
 
 
-def test_describe_picks_items_closest_to_the_centroid_and_the_category_mix():
-    vectors = np.array([[1, 0], [0.8, 0.6], [0.6, 0.8], [0, 1]], dtype=float)
-    centroid = np.array([1.0, 0.0])
-    d = describe("A name", vectors, centroid, ["retrieval", "retrieval", "config", None], ["x"])
-    assert d.representative_idx == [0, 1, 2]
-    assert d.category_mix == {"config": 0.333, "retrieval": 0.667} and d.top_category == "retrieval"
-
-
-def test_root_cause_text_joins_title_and_description_once():
-    assert root_cause_text("Stale index.", "The job failed.") == "Stale index. The job failed."
-    assert root_cause_text("Stale index", "Stale index because the job failed.") == "Stale index because the job failed."
-    assert root_cause_text("", "  Only   a description ") == "Only a description"
+def test_without_a_recurring_phrase_the_closest_texts_stand_in():
+    texts = ["Badge reader firmware rejected certificates.", "Coffee machine descaling alarm ignored.",
+             "Parking gate camera misread plates."]
+    candidates = name_candidates(texts, [1])
+    assert candidates and all(c in texts[1].lower() for c in candidates)
