@@ -12,7 +12,7 @@ WITH ti AS MATERIALIZED (
     SELECT theme_id, incident_id, quarter, severity, incident_date
     FROM theme_incidents WHERE theme_set = $theme_set
 ), burn AS (
-    SELECT ti.theme_id, count(*) AS incidents, sum(b.burn) AS burn_score,
+    SELECT ti.theme_id, count(*) AS incidents, round(sum(b.burn), 2) AS burn_score,
            count(*) FILTER (WHERE ti.severity IN ('SEV1', 'SEV2')) AS sev1_sev2,
            max(ti.incident_date) AS last_incident
     FROM ti JOIN incident_burn b USING (incident_id)
@@ -51,6 +51,7 @@ WITH ti AS MATERIALIZED (
     GROUP BY f.theme_id
 )
 SELECT t.theme_id, t.name, t.top_category, burn.incidents, round(burn.burn_score, 1) AS burn_score,
+       round(t.stability, 2) AS stability,
        burn.sev1_sev2, r.quarters_present, r.longest_streak, r.current_streak,
        coalesce(cb.fixes_done, 0) AS fixes_done, coalesce(cb.fixes_open, 0) AS fixes_open,
        coalesce(cb.came_back_after_fix, false) AS came_back_after_fix, cb.last_fix_closed, burn.last_incident

@@ -84,6 +84,19 @@ def detection_resolution_lines(by_quarter: pl.DataFrame) -> alt.Chart:
     ).properties(height=LINE_HEIGHT)
 
 
+def response_time_boxplots(by_incident: pl.DataFrame) -> alt.Chart:
+    """Hours to detect and to resolve per quarter as box plots (quartiles, whiskers to 1.5 IQR,
+    outliers as points): the spread a median hides, one panel per measure. Log scale, because
+    one incident can take a hundred times longer than the next."""
+    return alt.Chart(by_incident.with_columns(pl.col("hours").clip(lower_bound=0.01))).mark_boxplot(
+        extent=1.5, size=24).encode(
+        x=_quarter_x(),
+        y=alt.Y("hours:Q", title="hours (log scale)", scale=alt.Scale(type="log")),
+        color=alt.Color("measure:N", title=None, legend=None, scale=alt.Scale(scheme="set2")),
+        tooltip=["quarter:O", "measure:N", "incident_id:N", alt.Tooltip("hours:Q", format=".1f")],
+    ).properties(height=LINE_HEIGHT // 2).facet(row=alt.Row("measure:N", title=None))
+
+
 def category_mix_bars(mix: pl.DataFrame) -> alt.Chart:
     """Share of a theme's items per root-cause category."""
     return alt.Chart(mix).mark_bar().encode(

@@ -32,6 +32,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
 from pipelines.settings import PROJECT_ROOT, load_settings
+from pipelines.themes.stability import caution
 from pipelines.warehouse.query import QueryRefused, QueryResult, run_on_connection
 
 # Query results are keyed by the warehouse version, so a new warehouse never waits for a
@@ -235,7 +236,9 @@ def quarter_summary(version: WarehouseVersion, quarter: str | None) -> dict:
 def burn_ranking(version: WarehouseVersion, theme_set: str, quarter: str | None) -> pl.DataFrame:
     """Themes ranked by burn score (severity x impact x duration, see pipelines/themes/views.sql)
     over one quarter or all time, with recurrence and whether the theme came back after its fixes."""
-    return read_frame(version, _sql("burn_ranking.sql"), {"theme_set": theme_set, "quarter": quarter})
+    ranking = read_frame(version, _sql("burn_ranking.sql"), {"theme_set": theme_set, "quarter": quarter})
+    return ranking.with_columns(pl.Series("caution", [caution(n, s) for n, s in zip(
+        ranking["incidents"], ranking["stability"])], dtype=pl.String))
 
 
 @_cached
@@ -253,12 +256,30 @@ def fix_effectiveness(version: WarehouseVersion, theme_set: str, limit: int = 50
 
 @_cached
 def detection_resolution_by_quarter(version: WarehouseVersion) -> pl.DataFrame:
-    return read_frame(version, """
+    frame = read_frame(version, """
         SELECT quarter, count(*) AS incidents,
+               round(quantile_cont(minutes_to_detect, 0.25) / 60, 2) AS p25_hours_to_detect,
                round(median(minutes_to_detect) / 60, 2) AS median_hours_to_detect,
+               round(quantile_cont(minutes_to_detect, 0.75) / 60, 2) AS p75_hours_to_detect,
+               round(quantile_cont(minutes_to_resolve, 0.25) / 60, 2) AS p25_hours_to_resolve,
                round(median(minutes_to_resolve) / 60, 2) AS median_hours_to_resolve,
-               round(quantile_cont(minutes_to_resolve, 0.9) / 60, 2) AS p90_hours_to_resolve
+               round(quantile_cont(minutes_to_resolve, 0.75) / 60, 2) AS p75_hours_to_resolve,
+               round(quantile_cont(minutes_to_resolve, 0.9) / 60, 2) AS p90_hours_to_resolve,
+               least(count(minutes_to_detect), count(minutes_to_resolve)) AS with_times
         FROM postmortems WHERE quarter IS NOT NULL GROUP BY quarter ORDER BY quarter""")
+    return frame.with_columns(pl.Series("caution", [caution(n) for n in frame["with_times"]], dtype=pl.String))
+
+
+@_cached
+def response_times_by_incident(version: WarehouseVersion) -> pl.DataFrame:
+    """Hours to detect and to resolve of every incident, by quarter: the distributions behind the medians."""
+    return read_frame(version, """
+        SELECT quarter, incident_id, 'time to detect' AS measure, minutes_to_detect / 60 AS hours
+        FROM postmortems WHERE quarter IS NOT NULL AND minutes_to_detect IS NOT NULL
+        UNION ALL
+        SELECT quarter, incident_id, 'time to resolve', minutes_to_resolve / 60
+        FROM postmortems WHERE quarter IS NOT NULL AND minutes_to_resolve IS NOT NULL
+        ORDER BY quarter, measure, incident_id""")
 
 
 @_cached
@@ -385,7 +406,7 @@ def theme_options(version: WarehouseVersion, theme_set: str) -> pl.DataFrame:
 def theme(version: WarehouseVersion, theme_id: str) -> dict | None:
     frame = read_frame(version, """
         SELECT theme_set, theme_id, name, name_source, keywords, representative_item_ids, representative_texts,
-               category_mix, top_category, n_items, n_incidents, first_seen, last_seen
+               category_mix, top_category, n_items, n_incidents, first_seen, last_seen, stability
         FROM themes WHERE theme_id = $theme_id""", {"theme_id": theme_id})
     return frame.row(0, named=True) if frame.height else None
 
@@ -605,7 +626,7 @@ def incident(version: WarehouseVersion, incident_id: str) -> dict | None:
 def incident_causes(version: WarehouseVersion, incident_id: str) -> pl.DataFrame:
     theme_columns, theme_join = "", ""
     if has_themes(version):
-        theme_columns = ", a.theme_id, t.name AS theme"
+        theme_columns = ", a.theme_id, t.name AS theme, a.reason AS theme_note"
         theme_join = """LEFT JOIN theme_assignments a ON a.theme_set = 'root_cause' AND a.item_id = r.cause_id
                         LEFT JOIN themes t ON t.theme_set = 'root_cause' AND t.theme_id = a.theme_id"""
     return read_frame(version, f"""

@@ -71,7 +71,8 @@ def show_incident(incident_id: str) -> None:
 
         st.subheader("Root causes and their themes")
         causes = queries.incident_causes(version, incident_id)
-        ui.table(causes.select([c for c in ("category", "title", "theme_id", "theme") if c in causes.columns]),
+        ui.table(causes.select([c for c in ("category", "title", "theme_id", "theme", "theme_note")
+                                if c in causes.columns]),
                  links={"theme_id": "theme"}, empty="No root causes recorded.", key="causes")
 
         st.subheader("Action items")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboards import charts, queries, ui
+from pipelines.themes.stability import FEW_INCIDENTS, SMALL_NUMBER_NOTE, STABLE_JACCARD, is_few
 
 ALL_QUARTERS = "All quarters"
 
@@ -28,6 +29,8 @@ cols[1].metric("SEV1 / SEV2", summary["sev1_sev2"] if store["with_severity"] els
                help=None if store["with_severity"] else "No incident records a severity: see Post-mortem health.")
 cols[2].metric("Median hours to detect", summary["median_detect_h"] if summary["median_detect_h"] is not None else "–")
 cols[3].metric("Median hours to resolve", summary["median_resolve_h"] if summary["median_resolve_h"] is not None else "–")
+if summary["incidents"] and is_few(summary["incidents"]):
+    st.caption(f"These medians are {SMALL_NUMBER_NOTE}: one incident moves them. The distributions are below.")
 
 if not queries.has_themes(version):
     ui.no_themes()
@@ -45,6 +48,7 @@ if ranking.height == 0:
 else:
     worst = ranking.row(0, named=True)
     came_back = " It came back after its fixes were closed." if worst["came_back_after_fix"] else ""
+    came_back += f" Caution: {worst['caution']}." if worst["caution"] else ""
     with st.container(border=True):
         st.markdown(
             f"**Most burn{' in ' + quarter if quarter else ''}: {worst['theme_id']} · {worst['name']}**. "
@@ -55,7 +59,9 @@ else:
     st.altair_chart(charts.burn_ranking_bars(ranking))
     st.caption("Burn score: each incident weighs severity (SEV1 8, SEV2 4, SEV3 2, SEV4 1) × (1 + log10(1 + "
                "customers affected)) × (1 + log10(1 + hours to resolve)); a theme's score is the sum over its "
-               "incidents. Recurrence columns count all quarters.")
+               "incidents. Recurrence columns count all quarters. Caution marks an *unstable theme* (re-clustering "
+               f"80% subsamples keeps less than {STABLE_JACCARD:.0%} of it together, so its boundary may move) and "
+               f"*few incidents* (fewer than {FEW_INCIDENTS}, so one incident changes its rank).")
     ui.table(ranking.drop("last_incident"), links={"theme_id": "theme"}, key="ranking")
 
 if theme_set == "root_cause":
@@ -96,4 +102,7 @@ elif by_quarter.height and summary["median_resolve_h"] is None and summary["medi
     st.caption(ui.NO_DURATIONS)
 elif by_quarter.height:
     st.altair_chart(charts.detection_resolution_lines(by_quarter))
+    st.caption("Each incident's hours, per quarter: the box is the middle half, the line in it the median. "
+               f"Quarters marked *few incidents* in the table rest on fewer than {FEW_INCIDENTS} incidents.")
+    st.altair_chart(charts.response_time_boxplots(queries.response_times_by_incident(version)))
     ui.table(by_quarter, links={"quarter": "quarter"}, key="detect_resolve")

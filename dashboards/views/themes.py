@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboards import charts, queries, ui
+from pipelines.themes.stability import STABLE_JACCARD, caution, is_unstable
 
 version = queries.pinned_version()
 
@@ -26,7 +27,7 @@ detail = queries.theme(version, theme_id)
 
 st.header(f"{detail['theme_id']} · {detail['name']}")
 ui.permalink("theme", theme_id)
-naming = "curated name" if detail["name_source"] == "curated" else "name generated from its distinctive terms"
+naming = "curated name" if detail["name_source"] == "curated" else "name generated from its own causes"
 seen = (f"first seen {detail['first_seen']}, last seen {detail['last_seen']}" if detail["first_seen"]
         else "none of its incidents has a date (see Post-mortem health)")
 st.caption(f"{ui.THEME_SETS[detail['theme_set']][:-1]} · {naming} · {seen}")
@@ -37,6 +38,15 @@ cols[2].metric("Top category", detail["top_category"] or "–")
 burn = queries.burn_ranking(version, detail["theme_set"], None).filter(pl.col("theme_id") == theme_id)
 cols[3].metric("Burn score", burn["burn_score"][0] if burn.height else 0,
                help="Sum over the theme's incidents of severity × customers × duration (see the landing page).")
+
+if detail["stability"] is not None:
+    text = (f"Stability {detail['stability']:.2f}: the mean share of this theme that stays together when 80% "
+            f"subsamples are clustered again (stable at {STABLE_JACCARD:.2f} and above).")
+    if is_unstable(detail["stability"]):
+        st.warning(f"Caution: {caution(detail['n_incidents'], detail['stability'])}. {text} Its boundary may move "
+                   "between runs; compare it across quarters with care.", icon=":material/warning:")
+    else:
+        st.caption(text + (f" Caution: {caution(detail['n_incidents'])}." if caution(detail["n_incidents"]) else ""))
 
 if detail["keywords"]:
     st.markdown("**Keywords:** " + " ".join(f":orange-badge[{k}]" for k in detail["keywords"]))

@@ -5,7 +5,7 @@ import dagster as dg
 
 from pipelines.defs.resources import EmbeddingModel, Warehouse
 from pipelines.settings import load_settings
-from pipelines.themes.build import build_themes, create_theme_views, ensure_theme_schema
+from pipelines.themes.build import build_themes, create_theme_views, ensure_theme_schema, min_incidents_setting
 from pipelines.themes.curation import load_curation
 from pipelines.themes.similar import build_similar_incidents
 from pipelines.warehouse.db import scalar
@@ -37,7 +37,8 @@ def build_theme_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, 
     embedder = embedding_model.load()
     curation = load_curation(load_settings().curation_file)
     with warehouse.connect() as con:
-        summaries = build_themes(con, embedder, curation, run_id=context.run_id)
+        summaries = build_themes(con, embedder, curation, run_id=context.run_id,
+                                 min_incidents=min_incidents_setting(load_settings().store_config))
         counts = {name: scalar(con, f"SELECT count(*) FROM {name}") for name in THEME_TABLES}
     for s in summaries.values():
         context.log.info(f"{s.theme_set}: {s.mode}, {s.themes} themes, {s.unclustered_share:.1%} unclustered, "

@@ -25,6 +25,7 @@ from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Sec
 from pipelines.reports.eval_sections import quarterly_eval_section
 from pipelines.reports.outputs import ReportFiles, write_report
 from pipelines.reports.periods import Quarter, period_bounds
+from pipelines.themes.stability import FEW_INCIDENTS, SMALL_NUMBER_NOTE, STABLE_JACCARD, caution
 
 TOP_BURN_THEMES = 8
 MAX_INVESTMENTS = 5
@@ -76,7 +77,7 @@ def _streak_ending(quarters: list[str], q: Quarter) -> int:
 
 def burn_ranking(con: duckdb.DuckDBPyConnection, q: Quarter) -> list[dict]:
     return records(con, """
-        SELECT ti.theme_id, t.name, round(sum(b.burn), 1) AS burn_score,
+        SELECT ti.theme_id, t.name, t.stability, round(sum(b.burn), 1) AS burn_score,
                round(coalesce(sum(b.burn) FILTER (WHERE ti.quarter = ?), 0), 1) AS burn_this_quarter,
                count(*) AS incidents,
                count(*) FILTER (WHERE ti.severity IN ('SEV1', 'SEV2')) AS sev1_sev2,
@@ -136,7 +137,13 @@ def response_times(con: duckdb.DuckDBPyConnection, q: Quarter) -> list[dict]:
     return records(con, """
         SELECT quarter, count(*) AS incidents,
                median(minutes_to_detect) / 60 AS detect_h, quantile_cont(minutes_to_detect, 0.9) / 60 AS detect_p90_h,
-               median(minutes_to_resolve) / 60 AS resolve_h, quantile_cont(minutes_to_resolve, 0.9) / 60 AS resolve_p90_h
+               median(minutes_to_resolve) / 60 AS resolve_h, quantile_cont(minutes_to_resolve, 0.9) / 60 AS resolve_p90_h,
+               -- The spread, not only the middle: with a handful of incidents a median moves with one.
+               quantile_cont(minutes_to_detect, 0.25) / 60 AS detect_p25_h,
+               quantile_cont(minutes_to_detect, 0.75) / 60 AS detect_p75_h,
+               quantile_cont(minutes_to_resolve, 0.25) / 60 AS resolve_p25_h,
+               quantile_cont(minutes_to_resolve, 0.75) / 60 AS resolve_p75_h,
+               count(minutes_to_detect) AS with_detect, count(minutes_to_resolve) AS with_resolve
         FROM postmortems WHERE incident_date <= ? AND quarter IS NOT NULL
         GROUP BY quarter ORDER BY quarter""", [q.end])
 
@@ -265,9 +272,10 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
 
     top = d.burn[:TOP_BURN_THEMES]
     blocks = [Table(
-        ["Rank", "Theme", "Name", "Burn score", "This quarter", "Incidents", "SEV1/SEV2", "Incidents behind it"],
+        ["Rank", "Theme", "Name", "Burn score", "This quarter", "Incidents", "SEV1/SEV2", "Incidents behind it",
+         "Caution"],
         [[i + 1, t["theme_id"], t["name"], t["burn_score"], t["burn_this_quarter"], t["incidents"], t["sev1_sev2"],
-          _ids(t["incident_ids"], 10)] for i, t in enumerate(top)],
+          _ids(t["incident_ids"], 10), caution(t["incidents"], t["stability"])] for i, t in enumerate(top)],
         empty=no_burn)]
     if top:
         blocks.append(BarChart("Burn score to date by theme (highlighted: burned us this quarter)",
@@ -276,6 +284,7 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
         blocks.append(Paragraph("Burn score per incident: severity weight (SEV1 8, SEV2 4, SEV3 2, SEV4 1) "
                                 "x (1 + log10(1 + customers affected)) x (1 + log10(1 + hours to resolve)); "
                                 "a theme's score is the sum over its incidents to the end of the quarter."))
+        blocks.append(Paragraph(_CAUTION_NOTE))
     sections.append(Section("Where we keep getting burned", blocks))
 
     shown = [t for t in d.burn if t["theme_id"] in d.fixes][:TOP_BURN_THEMES]
@@ -299,10 +308,15 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
 
     times = d.response_times
     sections.append(Section("Time to detect and to resolve, by quarter", [
-        Table(["Quarter", "Incidents", "Median detect", "p90 detect", "Median resolve", "p90 resolve"],
-              [[r["quarter"], r["incidents"], _h(r["detect_h"]), _h(r["detect_p90_h"]), _h(r["resolve_h"]),
-                _h(r["resolve_p90_h"])] for r in times],
+        Table(["Quarter", "Incidents", "Median detect", "Middle half detect", "p90 detect", "Median resolve",
+               "Middle half resolve", "p90 resolve", "Caution"],
+              [[r["quarter"], r["incidents"], _h(r["detect_h"]), _spread(r["detect_p25_h"], r["detect_p75_h"]),
+                _h(r["detect_p90_h"]), _h(r["resolve_h"]), _spread(r["resolve_p25_h"], r["resolve_p75_h"]),
+                _h(r["resolve_p90_h"]), caution(min(r["with_detect"], r["with_resolve"]))] for r in times],
               empty="No incident records when it started and when it was detected or resolved." + aside),
+        Paragraph(f"Middle half: from the quarter's 25th to its 75th percentile. Caution \"few incidents\": "
+                  f"the figures rest on fewer than {FEW_INCIDENTS} incidents with known times, so one incident "
+                  "moves the median."),
         # A chart of nothing is an axis of zeros: draw one only for quarters with a median.
         *(BarChart(title, [r["quarter"] for r in times], [round(r[key] or 0, 1) for r in times],
                    highlight={len(times) - 1}, unit=" h")
@@ -352,13 +366,24 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
         highlights.append(no_date)
     this_q = [r for r in times if r["quarter"] == q.label]
     if this_q:
-        highlights.append(f"Median time to detect {_h(this_q[0]['detect_h'])}, to resolve {_h(this_q[0]['resolve_h'])}.")
+        few = min(this_q[0]["with_detect"], this_q[0]["with_resolve"]) < FEW_INCIDENTS
+        highlights.append(f"Median time to detect {_h(this_q[0]['detect_h'])}, to resolve {_h(this_q[0]['resolve_h'])}"
+                          + (f" ({SMALL_NUMBER_NOTE})." if few else "."))
 
     return Report(
         kind="quarterly", period=q.label,
         title=f"Quarterly retrospective — {q.label}",
         subtitle=f"{q.start:%d %b %Y} to {q.end:%d %b %Y}; incidents that started by the end of the quarter",
         highlights=highlights, sections=sections)
+
+
+_CAUTION_NOTE = (f"Caution \"unstable theme\": re-clustering 80% subsamples keeps less than {STABLE_JACCARD:.0%} "
+                 "of the theme together (mean bootstrap Jaccard), so its boundary may move; \"few incidents\": "
+                 f"fewer than {FEW_INCIDENTS}, so one incident changes its rank.")
+
+
+def _spread(low: float | None, high: float | None) -> str:
+    return "–" if low is None or high is None else f"{low:.1f}–{high:.1f} h"
 
 
 def _h(value: float | None) -> str:

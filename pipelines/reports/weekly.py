@@ -35,6 +35,7 @@ from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Sec
 from pipelines.reports.eval_sections import weekly_eval_section
 from pipelines.reports.outputs import ReportFiles, write_report
 from pipelines.reports.periods import Week, period_bounds
+from pipelines.themes.stability import caution, is_unstable
 
 # Rising themes: incidents in the last RECENT_WEEKS against the rate of the BASELINE_WEEKS
 # before them. A theme rises when it has at least MIN_RECENT incidents recently and at least
@@ -170,7 +171,7 @@ def themes_joined(con: duckdb.DuckDBPyConnection, first: date, last: date) -> di
              AND (o.incident_date < j.incident_date
                   OR (o.incident_date = j.incident_date AND o.incident_id <= j.incident_id))
         )
-        SELECT j.incident_id, j.theme_id, t.name AS theme_name,
+        SELECT j.incident_id, j.theme_id, t.name AS theme_name, t.stability AS theme_stability,
                count(*) FILTER (WHERE e.other_quarter = j.quarter) AS nth_this_quarter,
                count(*) AS nth_overall,
                list(e.other_id ORDER BY e.other_date, e.other_id) FILTER (WHERE e.other_id <> j.incident_id)
@@ -214,6 +215,8 @@ def similar_past_incidents(con: duckdb.DuckDBPyConnection, first: date, last: da
 
 def theme_sentence(joined: dict) -> str:
     name = f"**{joined['theme_name']}** ({joined['theme_id']})"
+    if is_unstable(joined.get("theme_stability")):
+        name += f", an {caution(stability=joined['theme_stability'])}"
     if joined["nth_overall"] == 1:
         return f"joined {name}: the first incident of this theme"
     this_quarter = joined["nth_this_quarter"]

@@ -10,6 +10,14 @@ Two modes, chosen per run and per theme set:
   costs milliseconds instead of a full clustering.
 Unchanged input gives identical tables and ids in both modes (fixed seed, sorted inputs), and
 then no lineage rows are written.
+
+A theme answers "where do we keep getting burned?", so it must span at least
+`MIN_INCIDENTS_PER_THEME` incidents (the store's `emberline.yaml` may set
+`themes: {min_incidents_per_theme: N}`). A group whose items all come from fewer incidents is a
+pattern inside one post-mortem, not a recurrence: its items get status `one_incident` and a
+reason naming the incident, and it is shown with that incident instead of ranked as a theme.
+The clustering's own id stays in `cluster_theme_id`, so the group keeps its id if a later
+incident joins it.
 """
 
 from __future__ import annotations
@@ -23,12 +31,13 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.themes.cluster import ThemeClusterer
+from pipelines.themes.cluster import ThemeClusterer, lexical_features
 from pipelines.themes.curation import apply_curation
 from pipelines.themes.embed import Embedder, embed_with_cache
 from pipelines.themes.fixes import link_actions_to_items
 from pipelines.themes.items import ID_PREFIX, THEME_SETS, load_items
-from pipelines.themes.name import describe, distinctive_terms
+from pipelines.themes.name import describe, distinctive_terms, name_themes, representatives
+from pipelines.themes.stability import bootstrap_labelings, theme_stability
 from pipelines.themes.track import Cluster, PreviousTheme, assign_ids
 from pipelines.warehouse.db import insert_frame, query_frame
 
@@ -36,6 +45,17 @@ REFIT_SHARE = 0.05
 # Below this cosine to the nearest theme, a new item in assign mode stays unclustered: the
 # same floor the clusterer uses, so both modes draw the line in one place.
 ASSIGN_FLOOR = ThemeClusterer().similarity_floor
+MIN_INCIDENTS_PER_THEME = 2
+
+
+def min_incidents_setting(store_config: dict | None) -> int:
+    """`themes.min_incidents_per_theme` from the store's emberline.yaml, else the default;
+    a value that is not a whole number of at least 1 falls back to the default."""
+    value = ((store_config or {}).get("themes") or {}).get("min_incidents_per_theme") \
+        if isinstance((store_config or {}).get("themes"), dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return MIN_INCIDENTS_PER_THEME
 
 
 def _sql(name: str) -> str:
@@ -91,7 +111,7 @@ def _previous_state(con, theme_set: str) -> tuple[dict[str, str | None], dict[st
 
 def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Embedder, rules: dict | None, *,
                     run_id: str, now: datetime | None = None, refit: bool | None = None,
-                    random_state: int = 0) -> SetSummary:
+                    random_state: int = 0, min_incidents: int = MIN_INCIDENTS_PER_THEME) -> SetSummary:
     now = now or datetime.now(timezone.utc)
     items = load_items(con, theme_set)
     item_ids: list[str] = items["item_id"].to_list()
@@ -116,9 +136,16 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
 
     reasons: dict[str, str] = {}
     cluster_of: dict[str, str | None] = {}
+    bootstrap_runs: list = []
+    previous_stability = dict(con.execute(
+        "SELECT theme_id, stability FROM themes WHERE theme_set = ?", [theme_set]).fetchall())
     if refit:
         clusterer = ThemeClusterer(random_state=random_state)
-        labels = clusterer.fit(vectors).labels_ if len(item_ids) else np.array([], dtype=int)
+        lexical = lexical_features(texts)
+        labels = clusterer.fit(vectors, lexical=lexical).labels_ if len(item_ids) else np.array([], dtype=int)
+        bootstrap_runs = bootstrap_labelings(len(item_ids), lambda sample, seed: ThemeClusterer(
+            random_state=seed).fit(vectors[sample], lexical=None if lexical is None else lexical[sample]).labels_,
+            random_state=random_state) if len(item_ids) > 2 else []
         unclustered_reason = list(getattr(clusterer, "unclustered_reason_", [None] * len(item_ids))) \
             if len(item_ids) else []
         groups: dict[int, list[int]] = {}
@@ -168,11 +195,21 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
         if theme:
             final_groups.setdefault(theme, []).append(index[item])
     final_groups = {t: sorted(idx) for t, idx in sorted(final_groups.items())}
+    one_incident = within_too_few_incidents(final_groups, items["incident_id"].to_list(), item_ids, min_incidents)
+    for theme in {t for t, _ in one_incident.values()}:
+        del final_groups[theme]
+    reasons.update({item: reason for item, (_, reason) in one_incident.items()})
     centroids = _centroids(vectors, final_groups)
+    if bootstrap_runs:
+        stability = dict(zip(final_groups, theme_stability(list(final_groups.values()), bootstrap_runs)))
+    else:  # assign mode: nothing was re-clustered, so the last measurement stands
+        stability = {t: previous_stability.get(t) for t in final_groups}
 
     changed = (previous != cluster_of) or not previous
     summary.changed = changed
-    _write_set(con, theme_set, items, vectors, cluster_of, curation, reasons, final_groups, centroids)
+    embed = _cached_embed(con, embedder)
+    _write_set(con, theme_set, items, vectors, cluster_of, curation, reasons, final_groups, centroids,
+               stability, set(one_incident), embed)
     summary.newly_embedded += _write_action_links(con, theme_set, items, vectors, embedder)
     if changed and events:
         lineage = [{"run_id": run_id, "run_at": now, "theme_set": theme_set, "theme_id": e.theme_id,
@@ -184,12 +221,35 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
         for e in events:
             summary.lineage[e.event] = summary.lineage.get(e.event, 0) + 1
     summary.themes = len(final_groups)
-    summary.unclustered = sum(1 for t in curation.theme_of.values() if not t)
+    summary.unclustered = sum(1 for item, t in curation.theme_of.items() if not t or item in one_incident)
     return summary
 
 
+def within_too_few_incidents(groups: dict[str, list[int]], incidents: list[str], item_ids: list[str],
+                         min_incidents: int) -> dict[str, tuple[str, str]]:
+    """item -> (its group, reason) for every group spanning fewer than `min_incidents` incidents."""
+    found: dict[str, tuple[str, str]] = {}
+    for theme, idx in groups.items():
+        spanned = sorted({incidents[k] for k in idx})
+        if len(spanned) >= min_incidents:
+            continue
+        reason = (f"a group of {len(idx)} items within {', '.join(spanned)} only; a theme needs "
+                  f"{min_incidents} incidents, so it is shown with {'that incident' if len(spanned) == 1 else 'them'}")
+        for k in idx:
+            found[item_ids[k]] = (theme, reason)
+    return found
+
+
+def _cached_embed(con, embedder: Embedder):
+    """Unit vectors for short texts (theme name candidates), through the vector cache."""
+    def embed(texts: list[str]) -> np.ndarray:
+        found, _ = embed_with_cache(con, texts, embedder)
+        return _normalise(np.asarray(found, dtype=np.float32).reshape(len(texts), -1))
+    return embed
+
+
 def _write_set(con, theme_set, items: pl.DataFrame, vectors, cluster_of, curation, reasons, final_groups,
-               centroids) -> None:
+               centroids, stability, one_incident: set[str], embed) -> None:
     item_ids = items["item_id"].to_list()
     incidents = items["incident_id"].to_list()
     categories = items["category"].to_list()
@@ -197,9 +257,15 @@ def _write_set(con, theme_set, items: pl.DataFrame, vectors, cluster_of, curatio
     texts = items["text"].to_list()
 
     keywords = distinctive_terms([" ".join(texts[k] for k in idx) for idx in final_groups.values()])
+    # Curated names win, so only the other themes need a generated one (and pay for embedding it).
+    generated = [t for t in final_groups if t not in curation.names]
+    generated_names = dict(zip(generated, name_themes(
+        [[texts[k] for k in final_groups[t]] for t in generated],
+        np.stack([centroids[t] for t in generated]) if generated else np.zeros((0, vectors.shape[1])),
+        [representatives(vectors[final_groups[t]], centroids[t], 5) for t in generated], embed)))
     theme_rows = []
     for (theme_id, idx), words in zip(final_groups.items(), keywords):
-        description = describe([texts[k] for k in idx], vectors[idx], centroids[theme_id],
+        description = describe(generated_names.get(theme_id, ""), vectors[idx], centroids[theme_id],
                                [categories[k] for k in idx], words)
         reps = [idx[r] for r in description.representative_idx]
         theme_incidents = sorted({incidents[k] for k in idx})
@@ -217,12 +283,16 @@ def _write_set(con, theme_set, items: pl.DataFrame, vectors, cluster_of, curatio
             "first_seen": min(known_dates) if known_dates else None,
             "last_seen": max(known_dates) if known_dates else None,
             "centroid": centroids[theme_id].astype(np.float32).tolist(),
+            "stability": stability.get(theme_id),
         })
 
     assignment_rows = []
     for k, item in enumerate(item_ids):
         theme = curation.theme_of.get(item)
-        status = "pinned" if item in curation.pinned else "clustered" if theme else "unclustered"
+        if item in one_incident:
+            theme = None
+        status = ("one_incident" if item in one_incident else "pinned" if item in curation.pinned
+                  else "clustered" if theme else "unclustered")
         assignment_rows.append({
             "theme_set": theme_set, "item_id": item, "incident_id": incidents[k], "theme_id": theme,
             "cluster_theme_id": cluster_of.get(item),
@@ -242,7 +312,7 @@ def _write_set(con, theme_set, items: pl.DataFrame, vectors, cluster_of, curatio
         "keywords": pl.List(pl.String), "representative_item_ids": pl.List(pl.String),
         "representative_texts": pl.List(pl.String), "category_mix": pl.String, "top_category": pl.String,
         "n_items": pl.Int32, "n_incidents": pl.Int32, "incident_ids": pl.List(pl.String), "first_seen": pl.Date,
-        "last_seen": pl.Date, "centroid": pl.List(pl.Float32)}))
+        "last_seen": pl.Date, "centroid": pl.List(pl.Float32), "stability": pl.Float64}))
 
 
 def _write_action_links(con, theme_set: str, items: pl.DataFrame, vectors: np.ndarray, embedder: Embedder) -> int:
@@ -264,12 +334,14 @@ def _write_action_links(con, theme_set: str, items: pl.DataFrame, vectors: np.nd
 
 
 def build_themes(con: duckdb.DuckDBPyConnection, embedder: Embedder, curation: dict, *, run_id: str,
-                 now: datetime | None = None, refit: bool | None = None) -> dict[str, SetSummary]:
+                 now: datetime | None = None, refit: bool | None = None,
+                 min_incidents: int = MIN_INCIDENTS_PER_THEME) -> dict[str, SetSummary]:
     """Both theme sets in one transaction: readers of the working copy never see half."""
     ensure_theme_schema(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        summaries = {s: build_theme_set(con, s, embedder, curation.get(s), run_id=run_id, now=now, refit=refit)
+        summaries = {s: build_theme_set(con, s, embedder, curation.get(s), run_id=run_id, now=now, refit=refit,
+                                        min_incidents=min_incidents)
                      for s in THEME_SETS}
         create_theme_views(con)
         con.execute("COMMIT")

@@ -1,5 +1,11 @@
-"""Readable theme descriptions: a short name from the theme's distinctive terms, keywords,
-representative items and the mix of root-cause categories.
+"""Readable theme descriptions: a short name in words, keywords, representative items and the
+mix of root-cause categories.
+
+The name is a phrase from the theme's own texts (a run of two or three content words that
+several of its texts use), chosen by meaning: the candidate closest to the theme's centroid,
+kept apart from the names of other themes (as BERTopic's KeyBERTInspired and
+MaximalMarginalRelevance representations do).
+Keywords, shown beside the name, are the theme's distinctive terms.
 
 Distinctive terms come from class-based TF-IDF (as in BERTopic's c-TF-IDF): all texts of a
 theme form one document, and a term scores high when it is frequent in this theme and rare
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,21 +117,140 @@ def _dedupe(terms: list[str], top_n: int) -> list[str]:
     return chosen
 
 
-def theme_name(keywords: list[str], n_terms: int = 3) -> str:
-    """The top terms, most distinctive first: "Stale index / nightly re-index / freshness"."""
-    picked = keywords[:n_terms]
+# A name is a phrase a lead reads aloud: between these many words, never a keyword list.
+MIN_NAME_WORDS, MAX_NAME_WORDS = 2, 9
+# Phrase candidates are runs of 2..3 content words: on the labelled sets, names of this length
+# were closer to the human category names than cause titles or longer runs (bench/quality.py).
+MAX_PHRASE_WORDS = 3
+# Candidates embedded per theme: the cheap prior keeps the embedding cost bounded (a theme of
+# 500 causes has thousands of n-grams) while the best-scoring phrase is nearly always among them.
+CANDIDATES_PER_THEME = 24
+# A phrase most of the theme's texts use names what they share; this much of the share of
+# texts using it is added to its cosine with the centroid.
+COVERAGE_WEIGHT = 0.25
+# Maximal marginal relevance across themes: a candidate's likeness to the names already
+# chosen counts against it with this weight, so neighbouring themes get different names.
+NAME_DIVERSITY = 0.5
+FALLBACK_NAME = "Unnamed theme"
+
+# Clause boundaries: a phrase never spans a full stop, a comma or a bracket. One character
+# class or one fixed dash pattern per match, so the split is linear in the text's length.
+_CLAUSE_BREAK = re.compile(r"[.;:!?,()\[\]{}\"/|]|\s[-\u2013\u2014]+\s")
+
+
+def _words(clause: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(_NOISE.sub(" ", clause))]
+
+
+def _trim_stop_words(words: list[str]) -> list[str]:
+    """Drop stop words at both ends: "the index was stale" -> "index was stale"."""
+    start, end = 0, len(words)
+    while start < end and words[start] in _STOP:
+        start += 1
+    while end > start and words[end - 1] in _STOP:
+        end -= 1
+    return words[start:end]
+
+
+def _phrases(text: str) -> tuple[str | None, set[str]]:
+    """The text's leading clause (for a root cause, its title), and its runs of
+    2..MAX_PHRASE_WORDS content words that no stop word or clause break interrupts."""
+    clauses = [c for c in _CLAUSE_BREAK.split(text) if c.strip()]
+    title = None
+    if clauses:
+        lead = _trim_stop_words(_words(clauses[0]))
+        if MIN_NAME_WORDS <= len(lead) <= MAX_NAME_WORDS:
+            title = " ".join(lead)
+    grams: set[str] = set()
+    for clause in clauses:
+        run: list[str] = []
+        for word in [*_words(clause), ""]:  # "" flushes the last run
+            if word and word not in _STOP:
+                run.append(word)
+                continue
+            for size in range(MIN_NAME_WORDS, min(MAX_PHRASE_WORDS, len(run)) + 1):
+                for start in range(len(run) - size + 1):
+                    gram = run[start:start + size]
+                    if len(set(gram)) == size:
+                        grams.add(" ".join(gram))
+            run = []
+    return title, grams
+
+
+def name_candidates(texts: list[str], representative_idx: list[int]) -> dict[str, float]:
+    """Phrases worth embedding for one theme, most used first, each with the share of the
+    theme's texts that use it.
+
+    A phrase must recur (in two texts or more; any phrase in a theme of two texts), because a
+    name should say what the theme's causes share. When nothing recurs, the phrases of the
+    most representative texts stand in, and failing those their titles.
+    """
+    per_text = [_phrases(text) for text in texts]
+    used_in = Counter(gram for _, grams in per_text for gram in grams)
+    recurring = sorted((gram for gram, n in used_in.items() if n >= 2 or len(texts) <= 2),
+                       key=lambda gram: (-used_in[gram], -len(gram.split()), gram))
+    picked = recurring[:CANDIDATES_PER_THEME]
     if not picked:
-        return "Unnamed theme"
-    name = " / ".join(picked)
+        share = CANDIDATES_PER_THEME // max(len(representative_idx), 1)
+        for k in representative_idx:
+            picked.extend(sorted(per_text[k][1])[:share])
+    if not picked:
+        picked = [per_text[k][0] for k in representative_idx if per_text[k][0]]
+    return {phrase: used_in.get(phrase, 1) / len(texts) for phrase in dict.fromkeys(picked)}
+
+
+def name_themes(theme_texts: list[list[str]], centroids: np.ndarray, representative_idx: list[list[int]],
+                embed: Callable[[list[str]], np.ndarray]) -> list[str]:
+    """A name in words for each theme, built from its own texts.
+
+    KeyBERT-style: candidate phrases (see `name_candidates`) are embedded with the model that
+    embedded the items and scored by cosine to the theme's centroid plus `COVERAGE_WEIGHT`
+    times the share of the theme's texts using them; then maximal marginal relevance across
+    themes (largest theme first) subtracts `NAME_DIVERSITY` times the candidate's likeness to
+    names already given, and a name already taken is never reused. `embed` returns unit-length
+    vectors. Deterministic: ties break on the phrase itself.
+    """
+    candidates = [name_candidates(texts, reps) for texts, reps in zip(theme_texts, representative_idx)]
+    flat = sorted({c for cs in candidates for c in cs})
+    vectors = np.asarray(embed(flat), dtype=np.float64) if flat else np.zeros((0, centroids.shape[1]))
+    row = {c: k for k, c in enumerate(flat)}
+    names: list[str] = [FALLBACK_NAME] * len(theme_texts)
+    chosen_vectors: list[np.ndarray] = []
+    taken: set[str] = set()
+    order = sorted(range(len(theme_texts)), key=lambda t: (-len(theme_texts[t]), t))
+    for t in order:
+        options = [c for c in candidates[t] if c not in taken]
+        if not options:
+            continue
+        option_vectors = vectors[[row[c] for c in options]]
+        relevance = option_vectors @ np.asarray(centroids[t], dtype=np.float64)
+        coverage = np.array([candidates[t][c] for c in options])
+        redundancy = (np.max(option_vectors @ np.stack(chosen_vectors).T, axis=1)
+                      if chosen_vectors else np.zeros(len(options)))
+        score = relevance + COVERAGE_WEIGHT * coverage - NAME_DIVERSITY * np.maximum(redundancy, 0.0)
+        best = min(range(len(options)), key=lambda k: (-round(float(score[k]), 9), options[k]))
+        taken.add(options[best])
+        chosen_vectors.append(option_vectors[best])
+        names[t] = _as_name(options[best])
+    return names
+
+
+def _as_name(phrase: str) -> str:
+    words = phrase.split()[:MAX_NAME_WORDS]
+    name = " ".join(words)
     return name[0].upper() + name[1:]
 
 
-def describe(texts: list[str], vectors: np.ndarray, centroid: np.ndarray, categories: list[str | None],
-             keywords: list[str], n_representatives: int = 3) -> ThemeDescription:
+def representatives(vectors: np.ndarray, centroid: np.ndarray, n: int = 3) -> list[int]:
+    """Positions of the `n` items closest to the centroid, closest first (ties by position)."""
     sims = vectors @ centroid
-    order = sorted(range(len(texts)), key=lambda i: (-round(float(sims[i]), 9), i))
+    return sorted(range(len(vectors)), key=lambda i: (-round(float(sims[i]), 9), i))[:n]
+
+
+def describe(name: str, vectors: np.ndarray, centroid: np.ndarray, categories: list[str | None],
+             keywords: list[str], n_representatives: int = 3) -> ThemeDescription:
     counts = Counter(c for c in categories if c)
     total = sum(counts.values())
     mix = {c: round(n / total, 3) for c, n in sorted(counts.items())} if total else {}
     top = max(sorted(counts), key=lambda c: counts[c]) if counts else None
-    return ThemeDescription(theme_name(keywords), keywords, order[:n_representatives], mix, top)
+    return ThemeDescription(name, keywords, representatives(vectors, centroid, n_representatives), mix, top)

@@ -18,15 +18,15 @@ CREATE TABLE IF NOT EXISTS theme_assignments (
     theme_id    VARCHAR,      -- NULL when unclustered; after curation (data/themes.yaml)
     cluster_theme_id VARCHAR, -- the clustering's own theme before curation: what the next run matches against
     similarity  DOUBLE,       -- cosine to the theme centroid
-    status      VARCHAR,      -- clustered | pinned | unclustered
-    reason      VARCHAR,      -- why unclustered (or 'pinned in data/themes.yaml')
+    status      VARCHAR,      -- clustered | pinned | unclustered | one_incident (a group within too few incidents)
+    reason      VARCHAR,      -- why unclustered or one_incident (or 'pinned in data/themes.yaml')
     PRIMARY KEY (theme_set, item_id)
 );
 
 CREATE TABLE IF NOT EXISTS themes (
     theme_set         VARCHAR,
     theme_id          VARCHAR,   -- stable across runs: RC-001.. for root causes, EG-001.. for eval gaps
-    name              VARCHAR,   -- from distinctive terms, or the curated name
+    name              VARCHAR,   -- a phrase from the theme's own texts, or the curated name
     name_source       VARCHAR,   -- generated | curated
     keywords          VARCHAR[],
     representative_item_ids VARCHAR[],   -- three items closest to the centroid
@@ -39,8 +39,11 @@ CREATE TABLE IF NOT EXISTS themes (
     first_seen        DATE,      -- earliest incident_date
     last_seen         DATE,
     centroid          FLOAT[],
+    stability         DOUBLE,    -- mean bootstrap Jaccard (pipelines/themes/stability.py); < 0.75 unstable
     PRIMARY KEY (theme_set, theme_id)
 );
+-- Warehouses built before stability was measured.
+ALTER TABLE themes ADD COLUMN IF NOT EXISTS stability DOUBLE;
 
 CREATE TABLE IF NOT EXISTS theme_lineage (
     run_id      VARCHAR,

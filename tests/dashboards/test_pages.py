@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dashboards import queries, ui
+from pipelines.themes.stability import FEW_INCIDENTS, STABLE_JACCARD
 from tests.conftest import SAMPLE_STORE
 from tests.dashboards.conftest import frame_of, ids_in_links
 from tests.dashboards.warehouses import CATEGORIES, build_warehouse, category_vector
@@ -360,3 +361,43 @@ def test_every_page_works_before_themes_exist(open_page, ingest_only_warehouse, 
     if page_file in (None, ui.THEMES):
         assert any("no themes yet" in i.value for i in at.info)
     assert at.title
+
+
+def test_landing_page_marks_unstable_themes_and_figures_on_few_incidents(page, sql):
+    at = page()
+    ranking = frame_of(at, "ranking")
+    stability = dict(sql("SELECT theme_id, stability FROM themes WHERE theme_set = 'root_cause'"))
+    ids = ids_in_links(ranking["theme_id"])
+    notes = dict(zip(ids, ranking["caution"]))
+    assert {stability[t] < STABLE_JACCARD for t in ids} == {True, False}
+    for theme_id, incidents in zip(ids, ranking["incidents"]):
+        assert ("unstable theme" in notes[theme_id]) == (stability[theme_id] < STABLE_JACCARD)
+        assert ("few incidents" in notes[theme_id]) == (incidents < FEW_INCIDENTS)
+    times = frame_of(at, "detect_resolve")
+    per_quarter = dict(sql("""SELECT quarter, least(count(minutes_to_detect), count(minutes_to_resolve))
+                              FROM postmortems WHERE quarter IS NOT NULL GROUP BY quarter"""))
+    assert {"p25_hours_to_detect", "p75_hours_to_resolve"} <= set(times.columns)
+    for quarter, note in zip(ids_in_links(times["quarter"]), times["caution"]):
+        assert (note == f"few incidents ({per_quarter[quarter]})") == (per_quarter[quarter] < FEW_INCIDENTS)
+    assert len(at.get("vega_lite_chart")) >= 5  # the box plots of hours per quarter beside the medians
+
+
+def test_a_small_quarter_says_its_medians_rest_on_few_incidents(page, sql):
+    few = sql("SELECT quarter FROM postmortems WHERE quarter IS NOT NULL GROUP BY quarter HAVING count(*) < ?",
+              [FEW_INCIDENTS])
+    many = sql("SELECT quarter FROM postmortems WHERE quarter IS NOT NULL GROUP BY quarter HAVING count(*) >= ?",
+               [FEW_INCIDENTS])
+    assert many
+    captions = " ".join(c.value for c in page(quarter=many[0][0]).caption)
+    assert "fewer than" not in captions.split("Burn score")[0]
+    if few:
+        assert f"fewer than {FEW_INCIDENTS} incidents" in " ".join(c.value for c in page(quarter=few[0][0]).caption)
+
+
+def test_theme_page_warns_about_an_unstable_theme(page, sql):
+    unstable = sql(f"SELECT theme_id FROM themes WHERE stability < {STABLE_JACCARD} ORDER BY theme_id LIMIT 1")[0][0]
+    stable = sql(f"SELECT theme_id FROM themes WHERE stability >= {STABLE_JACCARD} ORDER BY theme_id LIMIT 1")[0][0]
+    at = page(ui.THEMES, theme=unstable)
+    assert any("unstable theme" in w.value for w in at.warning)
+    at = page(ui.THEMES, theme=stable)
+    assert not at.warning and any("Stability 0.90" in c.value for c in at.caption)

@@ -76,7 +76,7 @@ def add_fixture_themes(con) -> None:
         FROM theme_items i LEFT JOIN fixture_theme_ids f USING (theme_set, category);
         INSERT INTO themes (theme_set, theme_id, name, name_source, keywords, representative_item_ids,
                             representative_texts, category_mix, top_category, n_items, n_incidents, incident_ids,
-                            first_seen, last_seen)
+                            first_seen, last_seen, stability)
         SELECT f.theme_set, f.theme_id,
                CASE f.theme_set WHEN 'root_cause' THEN upper(f.category[1]) || replace(f.category[2:], '-', ' ') || ' failures'
                                 ELSE 'Evals blind to ' || f.category END,
@@ -84,7 +84,9 @@ def add_fixture_themes(con) -> None:
                list(i.item_id ORDER BY i.item_id)[1:3], list(i.text ORDER BY i.item_id)[1:3],
                '{"' || f.category || '": 1.0}', f.category,
                count(*), count(DISTINCT i.incident_id), list(DISTINCT i.incident_id ORDER BY i.incident_id),
-               min(p.incident_date), max(p.incident_date)
+               min(p.incident_date), max(p.incident_date),
+               -- Some stable, some not, so the dashboard's marks for unstable themes show.
+               CASE WHEN count(DISTINCT i.incident_id) % 2 = 0 THEN 0.9 ELSE 0.55 END
         FROM fixture_theme_ids f
         JOIN theme_items i USING (theme_set, category)
         JOIN postmortems p USING (incident_id)

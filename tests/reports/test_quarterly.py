@@ -8,6 +8,7 @@ import pytest
 from pipelines.reports.periods import Quarter
 from pipelines.reports.quarterly import build_quarterly_report, load_quarter
 from pipelines.reports.render import to_markdown
+from pipelines.themes.stability import FEW_INCIDENTS, STABLE_JACCARD
 from tests.reports.conftest import STALE
 from tests.reports.test_weekly import sections
 
@@ -93,3 +94,32 @@ def test_a_theme_that_came_back_after_its_fix_closed(small_warehouse):
                 if "| RC-001 |" in line).endswith("| no |")
     assert f"**Invest in {STALE}** (RC-001)" in q2["Candidate systemic investments"]
     assert "came back 3 times" in q2["Candidate systemic investments"]
+
+
+def test_response_times_show_the_spread_and_mark_quarters_with_few_incidents(sample_con):
+    md = sections(to_markdown(build_quarterly_report(sample_con, GOLDEN_QUARTER)))
+    rows = table_rows(md["Time to detect and to resolve, by quarter"])
+    known = dict(sample_con.execute("""
+        SELECT quarter, least(count(minutes_to_detect), count(minutes_to_resolve)) FROM postmortems
+        WHERE quarter IS NOT NULL AND incident_date <= ? GROUP BY quarter""", [GOLDEN_QUARTER.end]).fetchall())
+    assert [r[0] for r in rows] == sorted(known)
+    for row in rows:
+        assert (row[-1] == f"few incidents ({known[row[0]]})") == (known[row[0]] < FEW_INCIDENTS), row
+    low, high = sample_con.execute("""
+        SELECT quantile_cont(minutes_to_resolve, 0.25) / 60, quantile_cont(minutes_to_resolve, 0.75) / 60
+        FROM postmortems WHERE quarter = ?""", [GOLDEN_QUARTER.label]).fetchall()[0]
+    golden = next(r for r in rows if r[0] == GOLDEN_QUARTER.label)
+    assert golden[6] == f"{low:.1f}–{high:.1f} h"
+    assert f"fewer than {FEW_INCIDENTS} incidents" in md["Time to detect and to resolve, by quarter"]
+
+
+def test_burn_ranking_marks_unstable_themes_and_few_incidents(sample_con):
+    md = sections(to_markdown(build_quarterly_report(sample_con, GOLDEN_QUARTER)))
+    stability = dict(sample_con.execute("SELECT theme_id, stability FROM themes").fetchall())
+    rows = table_rows(md["Where we keep getting burned"])
+    assert {stability[r[1]] < STABLE_JACCARD for r in rows} == {True, False}
+    for row in rows:
+        theme_id, incidents, note = row[1], int(row[5]), row[-1]
+        assert ("unstable theme" in note) == (stability[theme_id] < STABLE_JACCARD), row
+        assert ("few incidents" in note) == (incidents < FEW_INCIDENTS), row
+        assert "None" not in note and "nan" not in note

@@ -5,6 +5,7 @@ import duckdb
 from pipelines.reports.periods import Week
 from pipelines.reports.render import to_markdown
 from pipelines.reports.weekly import build_weekly_report
+from pipelines.themes.stability import STABLE_JACCARD
 from tests.conftest import postmortem, write
 from tests.reports.conftest import ASSIGNMENTS, STALE, build_warehouse, plant_assignments, write_small_store
 
@@ -158,3 +159,16 @@ def test_an_empty_warehouse_still_gets_a_report_for_the_requested_week(store, tm
             "Incidents resolved this week"]
         quarterly = to_markdown(build_quarterly_report(con, Quarter.parse("2026-Q3")))
         assert "Themes have not been built yet" in quarterly
+
+
+def test_a_joined_theme_that_is_unstable_says_so(sample_con):
+    md = sections(to_markdown(build_weekly_report(sample_con, GOLDEN_WEEK)))["New incidents and the themes they joined"]
+    joined = sample_con.execute("""
+        SELECT DISTINCT t.theme_id, t.name, t.stability FROM postmortems n
+        JOIN theme_assignments a ON a.incident_id = n.incident_id AND a.theme_set = 'root_cause'
+        JOIN themes t ON t.theme_set = a.theme_set AND t.theme_id = a.theme_id
+        WHERE n.incident_date BETWEEN ? AND ?""", [GOLDEN_WEEK.start, GOLDEN_WEEK.end]).fetchall()
+    assert joined
+    for theme_id, name, stability in joined:
+        marked = f"**{name}** ({theme_id}), an unstable theme (stability {stability:.2f})" in md
+        assert marked == (stability < STABLE_JACCARD), (theme_id, stability)

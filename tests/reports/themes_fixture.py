@@ -58,10 +58,12 @@ def plant_themes(con: duckdb.DuckDBPyConnection, *, leave_unclustered: set[str] 
     con.execute("""
         INSERT INTO themes (theme_set, theme_id, name, name_source, keywords, representative_item_ids,
                             representative_texts, category_mix, top_category, n_items, n_incidents, incident_ids,
-                            first_seen, last_seen, centroid)
+                            first_seen, last_seen, centroid, stability)
         SELECT a.theme_set, a.theme_id, NULL, 'generated', ['k1', 'k2'], list(a.item_id ORDER BY a.item_id)[:3],
                ['text'], '{}', NULL, count(*), count(DISTINCT a.incident_id),
-               list(DISTINCT a.incident_id ORDER BY a.incident_id), min(p.incident_date), max(p.incident_date), NULL
+               list(DISTINCT a.incident_id ORDER BY a.incident_id), min(p.incident_date), max(p.incident_date), NULL,
+               -- Some stable, some not, so the marks for unstable themes have something to show.
+               CASE WHEN count(*) % 2 = 0 THEN 0.9 ELSE 0.5 END
         FROM theme_assignments a JOIN postmortems p USING (incident_id)
         WHERE a.theme_id IS NOT NULL GROUP BY a.theme_set, a.theme_id""")
     for theme_id, name in names.items():

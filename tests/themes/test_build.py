@@ -9,13 +9,18 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.themes.build import build_themes
+from pipelines.themes.build import (
+    MIN_INCIDENTS_PER_THEME,
+    build_themes,
+    min_incidents_setting,
+    within_too_few_incidents,
+)
 from pipelines.themes.curation import written_against
 from pipelines.themes.embed import load_embedder
 from pipelines.themes.similar import build_similar_incidents
 from pipelines.warehouse.db import connect, scalar
 from pipelines.warehouse.ingest import ingest_store
-from tests.conftest import SAMPLE_STORE
+from tests.conftest import SAMPLE_STORE, postmortem
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +75,8 @@ def test_stale_index_incidents_share_a_theme(built):
             """).fetchall()
     # Four re-index jobs that silently kept stale content, written by three teams in their own words.
     assert len(rows) == 4 and len({r[1] for r in rows}) == 1, rows
-    assert "index" in rows[0][2].lower()
+    # Its generated name says what they share: the index, or the freshness it lost.
+    assert {"index", "freshness", "re-index"} & set(rows[0][2].lower().split()), rows[0][2]
 
 
 def test_rerun_gives_identical_themes_and_writes_no_lineage(built, embedder, tmp_path):
@@ -224,3 +230,64 @@ def test_similar_falls_back_to_the_summary_without_a_cause(built, capsys, tmp_pa
     report = json.loads(capsys.readouterr().out)
     assert report["compared_by"].startswith("its summary") and report["causes"]
     assert report["similar_incidents"]  # the sample store has stale-index incidents
+
+
+def test_within_too_few_incidents_names_the_incident():
+    groups = {"RC-001": [0, 1, 2], "RC-002": [3, 4]}
+    incidents = ["PM-1", "PM-1", "PM-2", "PM-3", "PM-3"]
+    found = within_too_few_incidents(groups, incidents, ["a", "b", "c", "d", "e"], 2)
+    assert set(found) == {"d", "e"} and {theme for theme, _ in found.values()} == {"RC-002"}
+    assert "PM-3" in found["d"][1] and "2 incidents" in found["d"][1]
+    assert within_too_few_incidents(groups, incidents, ["a", "b", "c", "d", "e"], 1) == {}
+    assert set(within_too_few_incidents(groups, incidents, list("abcde"), 3)) == set("abcde")
+
+
+def test_min_incidents_setting_reads_the_store_config():
+    assert min_incidents_setting({}) == MIN_INCIDENTS_PER_THEME == 2
+    assert min_incidents_setting({"themes": {"min_incidents_per_theme": 3}}) == 3
+    for bad in ({"themes": {"min_incidents_per_theme": "two"}}, {"themes": {"min_incidents_per_theme": 0}},
+                {"themes": "yes"}, None):
+        assert min_incidents_setting(bad) == MIN_INCIDENTS_PER_THEME
+
+
+LOOKALIKE_CAUSES = """
+    ### 1. Badge reader firmware rejected the lobby turnstile certificates
+    - Category: infrastructure
+    - Description: The badge reader firmware update rejected the lobby turnstile certificates, so badges failed.
+    - Why evals missed it: Nothing tests the badge readers.
+
+    ### 2. Badge reader firmware rolled back the turnstile certificates
+    - Category: infrastructure
+    - Description: Rolling back the badge reader firmware restored old turnstile certificates, so badges failed again.
+    - Why evals missed it: Nothing tests the badge readers.
+    """
+
+
+def test_themes_span_incidents_and_a_group_within_one_incident_is_shown_with_it(built, embedder, tmp_path):
+    _, _, db, _ = built
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert scalar(con, "SELECT min(n_incidents) FROM themes") >= MIN_INCIDENTS_PER_THEME
+        assert scalar(con, "SELECT count(*) FROM themes WHERE stability IS NULL") == 0
+        assert scalar(con, "SELECT count(*) FROM themes WHERE stability < 0 OR stability > 1") == 0
+        # Generated names are in words: 2-9 of them, no keyword lists, no ids, distinct per set.
+        for theme_set, names in con.execute("SELECT theme_set, list(name) FROM themes GROUP BY 1").fetchall():
+            assert len(set(names)) == len(names), theme_set
+            assert all(2 <= len(n.split()) <= 9 and "/" not in n and not any(c.isdigit() for c in n)
+                       for n in names), names
+    # One post-mortem whose two causes are alike and unlike every other cause: a pattern inside
+    # one incident, not a recurrence.
+    store, copy = copy_of(built, tmp_path)
+    (store / "PM-2026-098-badges.md").write_text(postmortem("PM-2026-098", causes=LOOKALIKE_CAUSES))
+    with connect(copy) as con:
+        ingest_store(con, store)
+        build_themes(con, embedder, {}, run_id="lookalike", refit=True)
+        within = con.execute("""SELECT item_id, theme_id, cluster_theme_id, reason FROM theme_assignments
+                                WHERE status = 'one_incident'""").fetchall()
+        assert {r[0] for r in within} == {"PM-2026-098#1", "PM-2026-098#2"}
+        assert all(theme is None and cluster and "PM-2026-098" in reason for _, theme, cluster, reason in within)
+        assert not {r[2] for r in within} & {r[0] for r in con.execute("SELECT theme_id FROM themes").fetchall()}
+        # Asking for more incidents per theme turns more groups into within-incident groups, never loses items.
+        build_themes(con, embedder, {}, run_id="strict", refit=True, min_incidents=4)
+        assert scalar(con, "SELECT min(n_incidents) FROM themes") >= 4
+        assert scalar(con, "SELECT count(*) FROM theme_assignments WHERE status = 'one_incident'") > len(within)
+        assert scalar(con, "SELECT count(*) FROM theme_assignments WHERE theme_id IS NULL AND reason IS NULL") == 0

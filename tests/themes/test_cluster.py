@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from pipelines.themes.cluster import UNCLUSTERED, ThemeClusterer
+from pipelines.themes.cluster import UNCLUSTERED, ThemeClusterer, lexical_features
 
 DIMENSIONS = 384  # all-MiniLM-L6-v2
 # Per-dimension noise giving cosine ~0.7 between members of one blob, ~0 across blobs.
@@ -84,6 +84,7 @@ def test_parameters_are_stored_unchanged_and_round_trip():
         "n_k_values": 6,
         "runs_per_k": 7,
         "max_fit_items": 500,
+        "lexical_weight": 0.5,
         "random_state": 11,
     }
     clusterer = ThemeClusterer(**params)
@@ -237,3 +238,27 @@ def test_invalid_parameters_are_rejected_at_fit(bad_params):
 
     with pytest.raises(ValueError):
         ThemeClusterer(**bad_params).fit(vectors)
+
+
+def test_words_in_the_votes_separate_texts_the_embedding_runs_together():
+    # One blob in embedding space, two kinds of text. merge_ratio above 1 switches off the
+    # embedding-space merges, so what is left is what the votes decided.
+    vectors, _, _ = blobs_on_sphere([40])
+    texts = [("null pointer dereference in kernel" if k % 2 else "integer overflow in parser") for k in range(40)]
+    truth = np.arange(40) % 2
+    lexical = lexical_features(texts)
+    assert lexical.shape[0] == 40 and np.allclose(np.linalg.norm(lexical, axis=1), 1, atol=1e-5)
+    with_words = ThemeClusterer(merge_ratio=2.0).fit(vectors, lexical=lexical).labels_
+    without = ThemeClusterer(merge_ratio=2.0).fit(vectors).labels_
+    # Small groups still join their nearest theme by embedding, so a few items may cross.
+    assert adjusted_rand_score(truth, with_words) > adjusted_rand_score(truth, without) + 0.3
+    # No weight, no effect: the words only ever enter the votes.
+    assert ThemeClusterer(lexical_weight=0, merge_ratio=2.0).fit(vectors, lexical=lexical).labels_.tolist() == \
+        without.tolist()
+
+
+def test_lexical_features_of_tiny_or_unrelated_texts_are_none():
+    assert lexical_features(["one text", "two texts"]) is None
+    assert lexical_features(["alpha", "beta", "gamma"]) is None
+    with pytest.raises(ValueError, match="rows"):
+        ThemeClusterer().fit(np.eye(4), lexical=np.eye(3))

@@ -3,7 +3,16 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.themes.items import root_cause_text
-from pipelines.themes.name import describe, distinctive_terms, theme_name
+from pipelines.themes.name import (
+    FALLBACK_NAME,
+    MAX_NAME_WORDS,
+    MIN_NAME_WORDS,
+    STOP_WORDS,
+    describe,
+    distinctive_terms,
+    name_candidates,
+    name_themes,
+)
 
 
 def test_distinctive_terms_prefer_what_sets_a_theme_apart():
@@ -17,21 +26,70 @@ def test_distinctive_terms_prefer_what_sets_a_theme_apart():
     assert not set(terms[0]) & {"the", "and", "incident"}
 
 
-def test_theme_name_reads_like_a_phrase_and_is_stable():
-    assert theme_name(["stale index", "re-index", "nightly re-index", "freshness"]) == \
-        "Stale index / re-index / nightly re-index"
-    assert theme_name([]) == "Unnamed theme"
+THEMES = [
+    ["Nightly re-index failed silently. The export was empty and the stale index served old articles.",
+     "Re-index job failed silently on an empty export; the stale index stayed live for a week.",
+     "Stale index after the nightly job crashed (see PM-2026-014#2, https://example.test/run/17)."],
+    ["Retries amplified the rate limit storm. Every client retried 429 errors at once.",
+     "No retry budget: clients retried rate limit errors without backoff / jitter.",
+     "Rate limit errors from the provider during peak traffic; retries made it worse."],
+    ["Prompt hotfix skipped the eval suite. The change went straight to production.",
+     "The eval suite was optional on the hotfix path, so the prompt change shipped untested.",
+     "Prompt change shipped without running the eval suite over the weekend."],
+]
 
 
-def test_describe_picks_items_closest_to_the_centroid_and_the_category_mix():
-    vectors = np.array([[1, 0], [0.8, 0.6], [0.6, 0.8], [0, 1]], dtype=float)
-    centroid = np.array([1.0, 0.0])
-    d = describe(["a", "b", "c", "d"], vectors, centroid, ["retrieval", "retrieval", "config", None], ["x"])
-    assert d.representative_idx == [0, 1, 2]
-    assert d.category_mix == {"config": 0.333, "retrieval": 0.667} and d.top_category == "retrieval"
+def bag_of_words_embed(texts):
+    """A deterministic stand-in for the model: word counts hashed into 64 dimensions."""
+    vectors = np.zeros((len(texts), 64))
+    for row, text in enumerate(texts):
+        for word in text.lower().split():
+            vectors[row, sum(map(ord, word.rstrip("s"))) % 64] += 1
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def test_root_cause_text_joins_title_and_description_once():
-    assert root_cause_text("Stale index.", "The job failed.") == "Stale index. The job failed."
-    assert root_cause_text("Stale index", "Stale index because the job failed.") == "Stale index because the job failed."
-    assert root_cause_text("", "  Only   a description ") == "Only a description"
+def names_for(themes):
+    vectors = [bag_of_words_embed(texts) for texts in themes]
+    centroids = np.stack([v.mean(axis=0) / np.linalg.norm(v.mean(axis=0)) for v in vectors])
+    return name_themes(themes, centroids, [list(range(min(3, len(t)))) for t in themes], bag_of_words_embed)
+
+
+def test_names_are_phrases_in_words_from_the_theme_itself():
+    names = names_for(THEMES)
+    stop = set(STOP_WORDS)
+    for name, texts in zip(names, THEMES):
+        words = name.lower().split()
+        assert MIN_NAME_WORDS <= len(words) <= MAX_NAME_WORDS, name
+        assert not any(mark in name for mark in ("/", "|", ";", ",", "#")), name
+        assert not any(ch.isdigit() for ch in name) and "PM-" not in name and "http" not in name, name
+        assert words[0] not in stop and words[-1] not in stop, name
+        assert all(w in " ".join(texts).lower() for w in words), name  # built from the theme's own texts
+    assert "stale index" in names[0].lower()
+    assert "rate limit" in names[1].lower()
+    assert "prompt change" in names[2].lower()
+
+
+def test_names_are_distinct_even_for_near_identical_themes():
+    names = names_for([THEMES[0], THEMES[0][::-1], THEMES[1]])
+    assert len({n.lower() for n in names}) == 3
+
+
+def test_naming_is_deterministic_and_has_a_fallback():
+    assert names_for(THEMES) == names_for(THEMES)
+    assert names_for([["a the of", "and or but"]]) == [FALLBACK_NAME]
+
+
+def test_candidates_are_recurring_phrases_that_never_cross_a_clause():
+    candidates = name_candidates(THEMES[0], [0, 1, 2])
+    assert candidates["stale index"] == 1.0  # every text of the theme says it
+    assert candidates["failed silently"] == 2 / 3
+    assert "empty export" not in candidates and "nightly job" not in candidates  # once only: not a recurrence
+    assert not any("silently export" in c or "export stale" in c for c in candidates)
+    assert all(2 <= len(c.split()) <= 3 for c in candidates)
+
+
+def test_without_a_recurring_phrase_the_closest_texts_stand_in():
+    texts = ["Badge reader firmware rejected certificates.", "Coffee machine descaling alarm ignored.",
+             "Parking gate camera misread plates."]
+    candidates = name_candidates(texts, [1])
+    assert candidates and all(c in texts[1].lower() for c in candidates)
