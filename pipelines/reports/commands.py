@@ -109,6 +109,8 @@ def cmd_export_evals(args: argparse.Namespace) -> int:
     except FileNotFoundError as err:
         print(err, file=sys.stderr)
         return EXIT_USAGE
+    for reason in export.held_back.values():
+        print(reason, file=sys.stderr)
     print(f"{export.cases} eval cases: {export.eval_cases}")
     print(f"{export.without_case} incidents without an eval case: {export.missing}")
     return EXIT_OK

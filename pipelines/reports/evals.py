@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from pipelines.reports.data import records, themes_available
-from pipelines.reports.outputs import write_text
-from pipelines.reports.redact import mask_sensitive
+from pipelines.postmortems.sensitive import find_sensitive
+from pipelines.reports.outputs import output_path, write_text
+from pipelines.reports.redact import describe, mask_sensitive
 
 EVAL_CASES_FILE = "eval_cases.jsonl"
 MISSING_FILE = "incidents_without_eval_case.jsonl"
@@ -36,6 +37,7 @@ class EvalExport:
     cases: int
     without_case: int
     changed: bool
+    held_back: dict[str, str] = field(default_factory=dict)  # incident id -> why it is not in the export
 
 
 def failing_input(sample: str | None) -> str | None:
@@ -85,10 +87,30 @@ def eval_case_records(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[
     return cases, missing
 
 
+def _publishable(rows: list[dict], held_back: dict[str, str]) -> list[dict]:
+    """The rows with no sensitive data left after masking (a value in a field published as
+    it is, such as severity or a theme name); each other one is held back with the reason,
+    so one bad post-mortem never costs the export."""
+    kept = []
+    for row in rows:
+        found = find_sensitive(json.dumps(row, ensure_ascii=False))
+        if found:
+            incident = mask_sensitive(str(row.get("incident_id") or "an incident"))
+            held_back[incident] = (f"{incident}: held back from the eval export, it still has sensitive data "
+                                   f"({describe(found)}); fix the post-mortem and re-run")
+        else:
+            kept.append(row)
+    return kept
+
+
 def write_eval_exports(con: duckdb.DuckDBPyConnection, out_dir: Path) -> EvalExport:
     cases, missing = eval_case_records(con)
+    held_back: dict[str, str] = {}
+    cases, missing = _publishable(cases, held_back), _publishable(missing, held_back)
     out_dir = Path(out_dir)
+    cases_path, missing_path = (output_path(out_dir, Path(name).stem, Path(name).suffix)
+                                for name in (EVAL_CASES_FILE, MISSING_FILE))
     as_lines = lambda rows: "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
-    changed = write_text(out_dir / EVAL_CASES_FILE, as_lines(cases))
-    changed = write_text(out_dir / MISSING_FILE, as_lines(missing)) or changed
-    return EvalExport(out_dir / EVAL_CASES_FILE, out_dir / MISSING_FILE, len(cases), len(missing), changed)
+    changed = write_text(cases_path, as_lines(cases))
+    changed = write_text(missing_path, as_lines(missing)) or changed
+    return EvalExport(cases_path, missing_path, len(cases), len(missing), changed, held_back)

@@ -19,8 +19,8 @@ from pipelines.postmortems.lint import blame_matches
 from pipelines.postmortems.parse import parse_text
 from pipelines.postmortems.sensitive import find_sensitive
 from pipelines.reports.data import OWNER_NOTE, records
-from pipelines.reports.outputs import write_text
-from pipelines.reports.redact import describe
+from pipelines.reports.outputs import UnsafeOutputPath, output_path, write_text
+from pipelines.reports.redact import SensitiveDataError, describe
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
@@ -81,8 +81,17 @@ def _code_span(match: re.Match, default: str) -> str:
     return default if re.search(r"[/_=:]|\.\w|[A-Za-z]-[A-Za-z]", inner) else inner
 
 
+def strip_blamed_names(text: str) -> str:
+    """People named in blame phrasing ("caused by <First Last>") never reach the public text.
+
+    The hook for the blame rule (lint EL006, issue 9): point it at the blame module's name
+    stripper. Until then the text passes unchanged, and `blame_matches` below still refuses
+    an export whose wording blames anyone."""
+    return text
+
+
 def _clean(text: str | None, names: InternalNames, default: str) -> str:
-    text = text or ""
+    text = strip_blamed_names(text or "")
     text = _CODE_SPAN.sub(lambda m: _code_span(m, default), text)
     text = _URL.sub(default, text)
     text = _PATH.sub(default, text)
@@ -180,8 +189,9 @@ def build_external_postmortem(con: duckdb.DuckDBPyConnection, incident_id: str, 
 
 def write_external_postmortem(con: duckdb.DuckDBPyConnection, incident_id: str, out_dir: Path,
                               config: ExternalConfig) -> Path:
+    # The path first: an id that is not a safe file name must not decide where anything goes.
+    path = output_path(Path(out_dir) / "external", incident_id, ".md")
     text = build_external_postmortem(con, incident_id, config)
-    path = Path(out_dir) / "external" / f"{incident_id}.md"
     write_text(path, text)
     return path
 
@@ -197,6 +207,8 @@ def export_external_postmortems(con: duckdb.DuckDBPyConnection, out_dir: Path, c
             result.exported[incident_id] = write_external_postmortem(con, incident_id, out_dir, config)
         except ExportRefused as refused:
             result.refused[incident_id] = str(refused)
+        except (UnsafeOutputPath, SensitiveDataError) as refused:  # held back; the others still go out
+            result.refused[incident_id] = f"{incident_id}: held back ({refused})"
     return result
 
 

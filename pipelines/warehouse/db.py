@@ -65,7 +65,8 @@ def publish(build_path: Path | str, published_path: Path | str) -> Path:
     return published_path
 
 
-def connect_readonly(path: Path | str, *, sandboxed: bool = True) -> duckdb.DuckDBPyConnection:
+def connect_readonly(path: Path | str, *, sandboxed: bool = True,
+                     memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Read-only connection for people's queries.
 
     `sandboxed` also shuts DuckDB's access to files and the network (read_csv, COPY, ATTACH,
@@ -77,6 +78,8 @@ def connect_readonly(path: Path | str, *, sandboxed: bool = True) -> duckdb.Duck
             f"no warehouse at {path}: build one with `make run` (or `emberline run`), "
             "or point EMBERLINE_DB at an existing one")
     config = {"access_mode": "READ_ONLY"}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
     if sandboxed:
         config |= {"enable_external_access": "false", "autoload_known_extensions": "false",
                    "autoinstall_known_extensions": "false", "lock_configuration": "true"}
