@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from pipelines.reports.document import Report
 from pipelines.reports.redact import SensitiveDataError, assert_clean, mask_sensitive
+from pipelines.reports.render import BOLD_MARKDOWN
 
 WEBHOOK_ENV = "EMBERLINE_WEBHOOK_URL"
 DELIVERY_LOG = "deliveries.jsonl"
@@ -47,7 +48,7 @@ def webhook_url() -> str | None:
 
 
 def _slack_mrkdwn(text: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+    return BOLD_MARKDOWN.sub(r"*\1*", text)
 
 
 def slack_payload(report: Report, link: str | None = None) -> dict:

@@ -25,8 +25,8 @@ MISSING_FILE = "incidents_without_eval_case.jsonl"
 
 # "User: …", "Query: "…". Answer: …": the input a sample quotes before the bad output.
 _INPUT = re.compile(
-    r"^\W*(?:user|customer|query|question|input|prompt|q)\W*:\s*(?P<input>.+?)\s*"
-    r"(?:(?:→|->|\bbot\b\s*:|\banswer\b\s*:|\bassistant\b\s*:|\boutput\b\s*:|\bresponse\b\s*:)|$)",
+    r"^\W*(?:user|customer|query|question|input|prompt|q)\W*:\s*(?P<input>.+?)"
+    r"(?:(?:→|->|\bbot\b[ \t]*:|\banswer\b[ \t]*:|\bassistant\b[ \t]*:|\boutput\b[ \t]*:|\bresponse\b[ \t]*:)|$)",
     re.IGNORECASE | re.DOTALL)
 
 

@@ -25,9 +25,11 @@ from pipelines.reports.redact import SensitiveDataError, describe
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
 # evals/search/x.yaml, configs/prod/support.yaml; not "es/pt" or "and/or"
-_PATH = re.compile(r"(?<![\w/])(?:[\w.-]+/){2,}[\w.-]*|(?<![\w/])[\w.-]+/[\w-]+\.\w{2,5}\b")
+# Each alternative starts only where a path can start (not after a path character), so a
+# long "a.a.a..." is tried once, not at every dot.
+_PATH = re.compile(r"(?<![\w/.-])(?:[\w.-]+/){2,}[\w.-]*|(?<![\w/.-])[\w.-]+/[\w-]+\.\w{2,5}\b")
 _EVAL_ITEM = re.compile(r"\b(?:eval case|regression eval|regression test|new eval)\b", re.IGNORECASE)
-_MD_NOISE = re.compile(r"\*\*|__|^#+\s*|^\s*[-*+]\s+|^\s*\d+[.)]\s+|^\s*>\s?", re.MULTILINE)
+_MD_NOISE = re.compile(r"\*\*|__|^#+[ \t]*|^[ \t]*[-*+][ \t]+|^[ \t]*\d+[.)][ \t]+|^[ \t]*>[ \t]?", re.MULTILINE)
 _ACTION_STATUS = {"done": "done", "in-progress": "in progress", "open": "planned"}
 
 
