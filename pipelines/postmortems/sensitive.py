@@ -218,7 +218,9 @@ def _basic_auth_ok(token: str) -> bool:
 
 
 def _ipv6_ok(candidate: str) -> bool:
-    if candidate.count(":") < 2:
+    groups = [g for g in candidate.split(":") if g]
+    # "a::b" (C++ scopes, prose) parses as an address too: a real one has a long group or several.
+    if candidate.count(":") < 2 or (len(groups) < 3 and max((len(g) for g in groups), default=0) < 3):
         return False
     try:
         address = ipaddress.IPv6Address(candidate)
@@ -259,11 +261,13 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
         value = m.group("value").rstrip()
         if not value or _PLACEHOLDER_VALUE.fullmatch(value.split()[0]):
             continue
-        # "secret: API keys, passwords" in a sentence is prose; "password: two words" at the
-        # start of a line, or a one-word value anywhere, is a credential.
-        if " " in value and m.group("sep") == ":" and not _at_line_start(text, m.start()):
+        # "secret: API keys, passwords" in a sentence is prose; "secret: two words" at the start
+        # of a line, a one-word value anywhere, or "password: ..." anywhere is a credential.
+        keyword = m.group("keyword").lower()
+        if (" " in value and m.group("sep") == ":" and not keyword.startswith("pass") and keyword != "pwd"
+                and not _at_line_start(text, m.start())):
             continue
-        kind = "api_key" if re.search("(?i)key|token", m.group("keyword")) else "password"
+        kind = "api_key" if "key" in keyword or "token" in keyword else "password"
         yield kind, m.start("value"), m.start("value") + len(value)
     for m in _BASIC_AUTH.finditer(text):
         if _basic_auth_ok(m.group("token")):

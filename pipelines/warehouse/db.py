@@ -78,8 +78,8 @@ def connect_readonly(path: Path | str, *, sandboxed: bool = True,
             f"no warehouse at {path}: build one with `make run` (or `emberline run`), "
             "or point EMBERLINE_DB at an existing one")
     config = {"access_mode": "READ_ONLY"}
-    if memory_limit:
-        config["memory_limit"] = memory_limit
+    if memory_limit:  # an ad-hoc query: one thread builds one result chunk at a time, not one per core
+        config |= {"memory_limit": memory_limit, "threads": "1"}
     if sandboxed:
         config |= {"enable_external_access": "false", "autoload_known_extensions": "false",
                    "autoinstall_known_extensions": "false", "lock_configuration": "true"}
