@@ -58,7 +58,7 @@ ADVERSARIAL = {
 }
 
 # Every pattern and stage the hostile inputs go through, by name: "module:callable" that
-# takes one string.
+# takes one string (".sub" ones are called with "" first, generators are consumed).
 STAGES = {
     "sensitive.find_sensitive": "pipelines.postmortems.sensitive:find_sensitive",
     "redact.mask_sensitive": "pipelines.reports.redact:mask_sensitive",
@@ -69,10 +69,40 @@ STAGES = {
     "external._MD_NOISE": "pipelines.reports.external:_MD_NOISE.sub",
     "evals.failing_input": "pipelines.reports.evals:failing_input",
 }
+# The benchmark also times each of sensitive.py's own patterns alone.
+SENSITIVE_PATTERNS = ("_EMAIL", "_CONNECTION", "_PHONE", "_API_KEY", "_ASSIGNMENT", "_BASIC_AUTH", "_PRIVATE_KEY",
+                      "_CARD", "_IPV4", "_IPV6", "_SPELLED", "_PLACEHOLDER_VALUE")
+PATTERN_STAGES = {f"sensitive.{name}": f"pipelines.postmortems.sensitive:{name}.finditer"
+                  for name in SENSITIVE_PATTERNS} | {
+    "sensitive.detect_secrets (windows)": "pipelines.postmortems.sensitive:_detect_secrets_spans",
+    "sensitive.normalise": "pipelines.postmortems.sensitive:normalise",
+}
+
+# Whole post-mortem files, for the parser stages: each hostile piece inside a valid file.
+_BASE = "---\nid: PM-2026-001\ntitle: t\n---\n# T\n\n## Summary\nx\n\n"
+ADVERSARIAL_FILES = {
+    "heading of spaces": lambda n: _BASE + "## " + " " * n + "x\n",
+    "% run before @": lambda n: _BASE + "%" * n + "@\n",
+    "<!-- repeated": lambda n: _BASE + "<!--" * (n // 4) + "\n",
+    "action item 'by' + spaces": lambda n: _BASE + "## Action items\n- fix it by" + " " * n + "x\n",
+    "( repeated": lambda n: _BASE + "(" * n + "\n",
+    "tests/ repeated": lambda n: _BASE + "tests/" * (n // 6) + "\n",
+    "eyJ- run": lambda n: _BASE + "eyJ-" * (n // 4) + "\n",
+    "repeated headings": lambda n: _BASE + "## Summary\nx\n" * (n // 13),
+    "one long line": lambda n: _BASE + "word " * (n // 5) + "\n",
+    "YAML alias bomb": lambda n: ("---\nid: PM-2026-001\n" + "\n".join(
+        ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]"
+                                                   for i in range(1, 9)]) + "\ntags: *a8\n---\n# T\n"),
+    "long front-matter value": lambda n: "---\nid: PM-2026-001\ntitle: " + "x" * n + "\n---\n# T\n",
+}
+FILE_STAGES = {
+    "parse.parse_bytes": "pipelines.postmortems.parse:parse_bytes",
+    "lint.lint_parsed": "pipelines.postmortems.lint:lint_parsed",
+}
 
 _RUNNER = r"""
-import importlib, json, resource, sys, time
-from tests.security.hostile import ADVERSARIAL, STAGES
+import importlib, inspect, json, resource, sys, time
+from tests.security import hostile
 
 def resolve(spec):
     module, _, attr = spec.partition(":")
@@ -81,24 +111,46 @@ def resolve(spec):
         obj = getattr(obj, part)
     return obj
 
-n, names = int(sys.argv[1]), json.loads(sys.argv[2])
+def caller(spec):
+    fn = resolve(spec)
+    if spec.endswith(".sub"):
+        return lambda s: fn("", s)
+    def call(s):
+        out = fn(s)
+        return list(out) if inspect.isgenerator(out) or type(out).__name__ == "callable_iterator" else out
+    return call
+
+n, table, names, inputs = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+stages = getattr(hostile, table)
 out = []
-for stage in names:
-    fn = resolve(STAGES[stage])
-    call = (lambda f: (lambda s: f("", s)))(fn) if STAGES[stage].endswith(".sub") else fn
-    for label, make in ADVERSARIAL.items():
-        text = make(n)
-        start = time.perf_counter()
-        call(text)
-        out.append([stage, label, len(text), time.perf_counter() - start])
+if table == "FILE_STAGES":
+    parse, lint = resolve(stages["parse.parse_bytes"]), resolve(stages["lint.lint_parsed"])
+    for label in inputs:
+        raw = hostile.ADVERSARIAL_FILES[label](n).encode()
+        start = time.perf_counter(); parsed = parse(raw, "x.md", 10 * n); middle = time.perf_counter()
+        lint(parsed); end = time.perf_counter()
+        out += [["parse.parse_bytes", label, len(raw), middle - start],
+                ["lint.lint_parsed", label, len(raw), end - middle]]
+else:
+    for stage in names:
+        call = caller(stages[stage])
+        for label in inputs:
+            text = hostile.ADVERSARIAL[label](n)
+            start = time.perf_counter()
+            call(text)
+            out.append([stage, label, len(text), time.perf_counter() - start])
 out.append(["peak_rss_mb", "", 0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024])
 print(json.dumps(out))
 """
 
 
-def run_stages(n: int, stages: list[str], timeout: float) -> list[list]:
-    """Every adversarial input through every stage in a child process: the timeout is only a
-    guard, so a pattern that hangs fails the caller instead of hanging it."""
-    done = subprocess.run([sys.executable, "-c", _RUNNER, str(n), json.dumps(stages)], capture_output=True,
-                          text=True, timeout=timeout, check=True)
+def run_stages(n: int, stages: list[str], timeout: float, *, table: str = "STAGES",
+               inputs: list[str] | None = None) -> list[list]:
+    """Adversarial inputs through the named stages in a child process: the timeout is only
+    a guard, so a pattern that hangs fails the caller instead of hanging it. Rows are
+    [stage, input, characters, seconds], then ["peak_rss_mb", "", 0, megabytes]."""
+    if inputs is None:
+        inputs = list(ADVERSARIAL_FILES if table == "FILE_STAGES" else ADVERSARIAL)
+    done = subprocess.run([sys.executable, "-c", _RUNNER, str(n), table, json.dumps(stages), json.dumps(inputs)],
+                          capture_output=True, text=True, timeout=timeout, check=True)
     return json.loads(done.stdout)

@@ -29,7 +29,8 @@ def test_a_connection_string_is_a_credential_not_an_email():
 
 
 def test_a_private_key_block_is_masked_line_by_line():
-    text = "key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\nafter"
+    text = ("key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+            "-----END OPENSSH PRIVATE KEY-----\nafter")
     assert {m.line for m in find_sensitive(text)} == {2, 3, 4}
     masked = mask_sensitive(text)
     assert "b3BlbnNzaC1rZXktdjEAAAAA" not in masked and masked.endswith("after")
