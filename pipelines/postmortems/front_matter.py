@@ -204,7 +204,7 @@ def _apply_front_matter(pm: PostMortem, fm: dict, field_lines: dict[str, int], p
         pm.customer_impact = str(impact.get("summary") or "").strip() or None
         for key in ("customers_affected", "requests_affected"):
             setattr(pm, key, bounded(key, impact.get(key), _BIGINT,
-                                     pm_line(pm.markdown, key, impact_line)))
+                                     _nested_key_line(pm.markdown, key, impact_line)))
     elif impact is not None:
         pm.customer_impact = str(impact).strip() or None
 
@@ -222,7 +222,7 @@ def _apply_front_matter(pm: PostMortem, fm: dict, field_lines: dict[str, int], p
     ai = fm.get("ai")
     if isinstance(ai, dict):
         ai_line = field_lines.get("ai")
-        line = lambda key: pm_line(pm.markdown, key, ai_line)  # noqa: E731
+        line = lambda key: _nested_key_line(pm.markdown, key, ai_line)  # noqa: E731
         pm.model_config = ModelConfig(
             provider=_as_str(ai.get("provider")),
             model=_as_str(ai.get("model")),
@@ -235,7 +235,7 @@ def _apply_front_matter(pm: PostMortem, fm: dict, field_lines: dict[str, int], p
         )
 
 
-def pm_line(markdown: str, key: str, after: int | None) -> int | None:
+def _nested_key_line(markdown: str, key: str, after: int | None) -> int | None:
     """Line of a nested front-matter key, for a Problem about it."""
     if after is None:
         return None

@@ -22,8 +22,9 @@ message built from it cannot leak the secret again.
 Every regular expression here runs in time linear in the line: no two adjacent or nested
 unbounded quantifiers over the same characters, and an unbounded run is only started where
 the character before cannot belong to it (the lookbehinds). detect-secrets' own patterns are
-not all linear, so they see the text in windows of at most _WINDOW characters (bench/run.py
-security prints the worst cases).
+not all linear, so they run in RE2, a linear-time engine, to find candidates; the few RE2
+cannot compile (lookaheads) see the text in windows of at most _WINDOW characters instead
+(bench/run.py security prints the worst cases).
 """
 
 from __future__ import annotations
@@ -311,8 +312,9 @@ def _plugins():
     match), the IP one (ours also knows IPv6 and which addresses are harmless) and the
     keyword one: its patterns backtrack (10 s on 100 KB of "password" repeated, even in
     512-character windows), and _ASSIGNMENT covers the same keywords, quoted or not. The
-    Cloudant, IBM and SoftLayer ones look for a vendor name followed by a password-like word,
-    which _ASSIGNMENT covers too, and were 70% of the plugins' time on the sample store."""
+    Cloudant, IBM and SoftLayer ones too: a vendor name followed by a password-like word,
+    which _ASSIGNMENT covers, in patterns RE2 cannot run (lookarounds), so they would need
+    the slow windows."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
     skipped = {"Base64 High Entropy String", "Hex High Entropy String", "Public IP (ipv4)", "Secret Keyword",
@@ -351,9 +353,51 @@ def _windows(text: str):
         position = end + 1
 
 
+@cache
+def _linear_scanners() -> tuple[tuple, tuple]:
+    """The plugins split in two: those whose every pattern compiles in RE2 (a linear-time
+    engine), each with its compiled patterns; and the rest, which see the text in windows."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    linear, windowed = [], []
+    for plugin in _plugins():
+        patterns = getattr(plugin, "denylist", None)
+        try:
+            compiled = tuple(re2.compile(("(?i)" if p.flags & re.IGNORECASE else "") + p.pattern, options)
+                             for p in patterns) if patterns else None
+        except re2.error:
+            compiled = None
+        (linear if compiled else windowed).append((plugin, compiled))
+    return tuple(linear), tuple(windowed)
+
+
+_CANDIDATE_CHARS = 4096  # a longer RE2 match is masked whole, without asking the plugin to re-read it
+
+
 def _detect_secrets_spans(text: str):
+    """detect-secrets' findings as spans. RE2 finds each candidate in one linear pass over the
+    whole text; the plugin's own `analyze_string` then reads only that candidate, so its
+    checks (a JWT must decode, which group is the secret) still decide."""
+    linear, windowed = _linear_scanners()
+    for plugin, patterns in linear:
+        kind = _PLUGIN_KINDS.get(plugin.secret_type, "api_key")
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                start, end = m.start(), m.end()
+                if end <= start:
+                    continue
+                if end - start > _CANDIDATE_CHARS:
+                    yield kind, start, end
+                    continue
+                candidate = text[start:end]
+                for secret in plugin.analyze_string(candidate):
+                    at = candidate.find(secret) if secret else -1
+                    if at >= 0:
+                        yield kind, start + at, start + at + len(secret)
     for offset, piece in _windows(text):
-        for plugin in _plugins():
+        for plugin, _ in windowed:
             for secret in plugin.analyze_string(piece):
                 if not secret:
                     continue
