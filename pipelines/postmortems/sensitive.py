@@ -4,8 +4,8 @@ connection strings, private keys, card numbers and IP addresses.
 Lint reports every match (EL007); reports mask them and every output path refuses a text
 that still has one. Two layers see every line of the text, with no shortcut before them:
 
-- detect-secrets' plugins (a maintained rule set: AWS, GitHub, Slack, Stripe, JWT, private
-  keys, quoted password assignments, ...) for keys and tokens;
+- detect-secrets' plugins (a maintained rule set: AWS, GitHub, GitLab, Slack, Stripe, OpenAI,
+  JWT, private keys, credentials in URLs, ...) for keys and tokens;
 - our own rules for what detect-secrets does not cover or covers loosely: emails (also
   spelled out, "jane dot doe at example dot com"), phone numbers (also a bare 10-digit
   one), card numbers (Luhn), IPv4 and IPv6 (also compressed), connection strings with a

@@ -35,16 +35,18 @@ def mask_sensitive(text: str) -> str:
             by_line.setdefault(match.line - 1, []).append(match)
         for index, matches in by_line.items():
             line = lines[index]
-            # Right to left, so earlier columns stay valid; overlapping spans merge.
+            # Overlapping spans merge.
             merged: list[list] = []
             for m in sorted(matches, key=lambda m: m.start):
                 if merged and m.start <= merged[-1][1]:
                     merged[-1][1] = max(merged[-1][1], m.end)
                 else:
                     merged.append([m.start, m.end, m.masked])
-            for start, end, placeholder in reversed(merged):
-                line = line[:start] + placeholder + line[end:]
-            lines[index] = line
+            pieces, cursor = [], 0  # one pass: a line with many values costs no more than its length
+            for start, end, placeholder in merged:
+                pieces += [line[cursor:start], placeholder]
+                cursor = end
+            lines[index] = "".join(pieces) + line[cursor:]
         text = "\n".join(lines)
     if find_sensitive(text):
         raise SensitiveDataError("could not mask all sensitive data in a text")
