@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -33,7 +32,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
 from pipelines.settings import PROJECT_ROOT, load_settings
 from pipelines.themes.stability import caution
-from pipelines.warehouse.query import QueryRefused, QueryResult, run_on_connection
+from pipelines.warehouse.query import QueryLimits, QueryRefused, QueryResult, run_on_connection
 
 # Query results are keyed by the warehouse version, so a new warehouse never waits for a
 # TTL; the TTL only bounds how long results of old versions stay in memory.
@@ -42,7 +41,8 @@ SQL_ROW_CAP = 1_000
 SQL_ROW_CAP_MAX = 10_000
 SQL_TIMEOUT_SECONDS = 10.0
 # Ad-hoc SQL shares the machine with the pipeline: bound what one query may take.
-SQL_MEMORY_LIMIT = "4GB"
+SQL_MEMORY_LIMIT = QueryLimits().memory_limit
+SQL_RESULT_MB = QueryLimits().max_bytes / 1_000_000
 THEME_TABLES = ("themes", "theme_assignments", "theme_items", "theme_incidents", "theme_burn")
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 EXAMPLE_QUERY_DOCS = ("docs/warehouse.md", "docs/themes.md")
@@ -787,26 +787,8 @@ def run_sql(version: WarehouseVersion, sql: str, *, max_rows: int = SQL_ROW_CAP,
             timeout_s: float = SQL_TIMEOUT_SECONDS) -> QueryResult:
     """Run people's SQL read-only and sandboxed, at most `max_rows` rows, stopped after
     `timeout_s` seconds. Raises QueryRefused with a message fit to show inline."""
-    cursor = connection(version).cursor()
-    timed_out = threading.Event()
-
-    def stop() -> None:
-        timed_out.set()
-        cursor.interrupt()
-
-    timer = threading.Timer(timeout_s, stop)
-    timer.daemon = True
-    timer.start()
-    try:
-        return run_on_connection(cursor, sql, max(1, min(int(max_rows), SQL_ROW_CAP_MAX)))
-    except QueryRefused as refused:
-        if timed_out.is_set():
-            raise QueryRefused(f"stopped after {timeout_s:g} s: the SQL page runs queries for at most that long; "
-                               "narrow it down (a WHERE clause, a LIMIT) or run it with `emberline sql`") from refused
-        raise
-    finally:
-        timer.cancel()
-        cursor.close()
+    limits = QueryLimits(max_rows=max(1, min(int(max_rows), SQL_ROW_CAP_MAX)), timeout_s=timeout_s)
+    return run_on_connection(connection(version), sql, limits=limits)
 
 
 # --------------------------------------------------------------------------------------

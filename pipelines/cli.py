@@ -9,6 +9,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import yaml
+
 from pipelines.reports.commands import register as register_report_commands
 from pipelines.settings import PROJECT_ROOT, load_settings
 
@@ -172,18 +174,60 @@ def _front_id(path: Path) -> str | None:
     return m.group(1) if m else None
 
 
+# Characters that end a line somewhere (YAML, Markdown or an editor) or are invisible: a
+# title is one line, so none of them may carry a second line (or key) into the file.
+_NOT_IN_A_TITLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
+
+
+def one_line_title(title: str) -> str:
+    return " ".join(_NOT_IN_A_TITLE.sub(" ", title).split()) or "Untitled incident"
+
+
+class _FrontMatterDumper(yaml.SafeDumper):
+    """Writes every value out: the parser refuses YAML aliases, and the same timestamp in
+    five fields would otherwise become one anchor and four aliases."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def new_postmortem_text(template: str, incident_id: str, title: str, now: datetime) -> str:
+    """The template with its front matter rebuilt by a YAML emitter (so any title, quotes,
+    colons, `#`, `yes`, leading `[` or `*`, is one quoted scalar and never a new key) and
+    the template's value hints kept as comments."""
+    lines = template.split("\n")
+    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    front = yaml.safe_load("\n".join(lines[1:end]))
+    hints = [f"# {line.split(':', 1)[0].strip()}: {line.split(' # ', 1)[1].strip()}"
+             for line in lines[1:end] if " # " in line]
+    front["id"], front["title"] = incident_id, title
+    for key in ("started_at", "detected_at", "mitigated_at", "resolved_at", "postmortem_published_at"):
+        if key in front:
+            front[key] = now
+    emitted = yaml.dump(front, Dumper=_FrontMatterDumper, sort_keys=False, allow_unicode=True,
+                        default_flow_style=False, width=2**16)
+    body = ("\n".join(lines[end + 1:])
+            .replace("One line that says what users saw", title)
+            .replace("2026-01-01 09:00", now.strftime("%Y-%m-%d %H:%M")))
+    return "---\n" + emitted + "\n".join(hints) + "\n---\n" + body
+
+
 def cmd_new(args: argparse.Namespace) -> int:
+    from pipelines.reports.outputs import UnsafeOutputPath, ensure_inside
+
     settings = load_settings()
     store = Path(args.store) if args.store else settings.postmortems_dir
     now = datetime.now(timezone.utc).replace(microsecond=0, second=0)
     incident_id = next_free_id(store, now.year)
     template = (PROJECT_ROOT / "data" / "templates" / "postmortem.md").read_text(encoding="utf-8")
-    stamp = now.isoformat()
-    text = (template.replace("PM-YYYY-NNN", incident_id)
-            .replace("One line that says what users saw", args.title.replace("\n", " "))
-            .replace("2026-01-01T09:00:00+00:00", stamp)
-            .replace("2026-01-01 09:00", now.strftime("%Y-%m-%d %H:%M")))
-    target = store / str(now.year) / f"{incident_id}-{_slug(args.title)}.md"
+    title = one_line_title(args.title)
+    text = new_postmortem_text(template, incident_id, title, now)
+    target = store / str(now.year) / f"{incident_id}-{_slug(title)}.md"
+    try:
+        ensure_inside(store, target)
+    except UnsafeOutputPath as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         print(f"{target} already exists", file=sys.stderr)
@@ -199,21 +243,26 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from pipelines.warehouse.query import QueryRefused, format_result, run_readonly_query
+    from pipelines.warehouse.query import QueryLimits, QueryRefused, format_result, run_readonly_query
 
     database = Path(args.db) if args.db else load_settings().database
     query = args.query if args.query != "-" else sys.stdin.read()
+    limits = QueryLimits(max_rows=args.max_rows, max_bytes=int(args.max_mb * 1_000_000), timeout_s=args.timeout,
+                         memory_limit=args.memory_limit)
     try:
-        result = run_readonly_query(database, query, max_rows=args.max_rows)
+        result = run_readonly_query(database, query, limits=limits)
     except FileNotFoundError as err:
         print(err, file=sys.stderr)
         return EXIT_USAGE
     except QueryRefused as err:
-        print(f"refused: {err}", file=sys.stderr)
+        print(err, file=sys.stderr)  # starts with "refused:" or "error:"
         return EXIT_USAGE
     print(format_result(result, args.format))
-    if result.truncated and args.format == "table":
-        print(f"(first {args.max_rows} rows shown; raise --max-rows for more)", file=sys.stderr)
+    if result.truncated_by == "rows":
+        print(f"(stopped at {args.max_rows} rows; raise --max-rows for more)", file=sys.stderr)
+    elif result.truncated_by == "bytes":
+        print(f"(stopped at {args.max_mb:g} MB of results, after {result.frame.height} rows; raise --max-mb for "
+              "more)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -409,12 +458,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help="post-mortem folder (default: EMBERLINE_POSTMORTEMS)")
     p.set_defaults(func=cmd_new)
 
+    from pipelines.warehouse.query import QueryLimits
+
     p = sub.add_parser("sql", help="run a read-only SQL query on the warehouse",
                        description="Read-only SQL over the published warehouse (writes, file and network access "
                                    "are refused). Tables and example queries: docs/warehouse.md.")
     p.add_argument("query", help="the SQL, or - to read it from standard input")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--max-rows", type=int, default=10_000, help="cap on rows returned (default: %(default)s)")
+    limits = QueryLimits()
+    p.add_argument("--max-rows", type=int, default=limits.max_rows, help="cap on rows returned (default: %(default)s)")
+    p.add_argument("--max-mb", type=float, default=limits.max_bytes / 1_000_000,
+                   help="cap on the size of the result in MB (default: %(default)g)")
+    p.add_argument("--timeout", type=float, default=limits.timeout_s,
+                   help="stop the query after this many seconds (default: %(default)g)")
+    p.add_argument("--memory-limit", default=limits.memory_limit,
+                   help="DuckDB's working memory for the query (default: %(default)s)")
     p.add_argument("--db", help="warehouse file (default: EMBERLINE_DB)")
     p.set_defaults(func=cmd_sql)
 

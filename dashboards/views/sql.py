@@ -42,18 +42,23 @@ with editor:
                                   value=queries.SQL_ROW_CAP, step=100, key="row_cap")
         submitted = st.form_submit_button("Run", type="primary", icon=":material/play_arrow:")
 
-    if submitted and sql.strip():
+    if submitted:
         try:
             result = queries.run_sql(version, sql, max_rows=int(row_cap))
         except QueryRefused as refused:
             st.error(str(refused), icon=":material/block:")
         else:
             rows = result.frame.height
-            st.caption(f"{rows} row{'s' if rows != 1 else ''}"
-                       + (f", stopped at the row cap of {int(row_cap)}" if result.truncated else ""))
-            if result.truncated:
+            stopped = {"rows": f", stopped at the row cap of {int(row_cap)}",
+                       "bytes": f", stopped at {queries.SQL_RESULT_MB:g} MB of results"}.get(result.truncated_by, "")
+            st.caption(f"{rows} row{'s' if rows != 1 else ''}{stopped}")
+            if result.truncated_by == "rows":
                 st.warning(f"Only the first {int(row_cap)} rows are shown. Raise the row cap (up to "
                            f"{queries.SQL_ROW_CAP_MAX}) or aggregate in SQL.")
+            elif result.truncated_by == "bytes":
+                st.warning(f"Only the first {rows} rows are shown: the result reached the page's limit of "
+                           f"{queries.SQL_RESULT_MB:g} MB. Select fewer or shorter columns, or run it with "
+                           "`emberline sql --max-mb`.")
             ui.table(result.frame, empty="The query returned no rows.", key="result")
             st.download_button("Download CSV", format_result(result, "csv"), file_name="emberline-query.csv",
                                mime="text/csv", icon=":material/download:", disabled=rows == 0)

@@ -186,6 +186,7 @@ def eval_cases_export(warehouse: Warehouse, report_outputs: ReportOutputs) -> dg
     return dg.MaterializeResult(metadata={
         "dagster/row_count": export.cases,
         "incidents_without_eval_case": export.without_case,
+        "held_back": dg.MetadataValue.json(export.held_back),
         "staged_file": dg.MetadataValue.path(str(export.eval_cases)),
         "preview": dg.MetadataValue.md("```json\n" + "\n".join(first) + "\n```"),
     })

@@ -14,8 +14,14 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
-import yaml
-
+from pipelines.postmortems.front_matter import (
+    _DATE_FIELDS,
+    _apply_front_matter,
+    _as_datetime,
+    _as_float,
+    _as_int,
+    _split_front_matter,
+)
 from pipelines.postmortems.model import (
     ACTION_STATUSES,
     CATEGORIES,
@@ -36,22 +42,7 @@ from pipelines.postmortems import dates as datefind
 from pipelines.postmortems import markdown, prose
 from pipelines.postmortems.sections import split_sections
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster where present
-
-
-class _YamlLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader that leaves timestamps as text: YAML's own timestamp parsing raises on a
-    date like 2026-13-45 and takes the whole front matter down with it; we parse dates
-    ourselves and report a bad one on its own line."""
-
-
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
-
 ID_PATTERN = re.compile(r"\bPM-\d{4}-\d{3,}\b")
-_DATE_FIELDS = ("started_at", "detected_at", "mitigated_at", "resolved_at", "postmortem_published_at")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.*)$")
 _PLACEHOLDER = re.compile(r"^(?:todo|tbd|tba|n/?a|none|-+|\.\.\.|…|\?+|\(?todo[^)]*\)?|<[^>]*>)$", re.I)
 
@@ -168,107 +159,6 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
     return ParsedFile(source_path, digest, pm, problems)
 
 
-# --------------------------------------------------------------------------------------
-# Front matter
-
-
-def _split_front_matter(lines: list[str], problems: list[Problem]) -> tuple[dict | None, int, dict[str, int]]:
-    if not lines or lines[0].strip() != "---":
-        return None, 0, {}
-    for end in range(1, len(lines)):
-        if lines[end].strip() in ("---", "..."):
-            break
-    else:
-        problems.append(Problem("malformed_front_matter",
-                                "front matter opened with '---' on line 1 is never closed; read as plain Markdown",
-                                1, "warning"))
-        return None, 0, {}
-    block = "\n".join(lines[1:end])
-    field_lines = {}
-    for i, line in enumerate(lines[1:end], start=2):
-        m = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
-        if m:
-            field_lines.setdefault(m.group(1), i)
-    try:
-        data = yaml.load(block, Loader=_YamlLoader)  # noqa: S506 - safe loader
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        problems.append(Problem("malformed_yaml",
-                                f"front matter is not valid YAML ({problem}); kept only its plain 'key: value' "
-                                "lines elsewhere",
-                                line, "warning"))
-        return _salvage(lines[1:end], skip_line=line - 2), end + 1, field_lines
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        problems.append(Problem("malformed_yaml", "front matter is not a mapping of keys to values; ignored",
-                                2, "warning"))
-        return None, end + 1, field_lines
-    return data, end + 1, field_lines
-
-
-def _salvage(block: list[str], skip_line: int) -> dict:
-    """Plain top-level `key: value` lines of a broken front matter, minus the broken line:
-    one bad line should not cost the incident its id, title and dates."""
-    data = {}
-    for i, line in enumerate(block):
-        m = re.match(r"^([A-Za-z_][\w-]*):\s+([^\[\]{}&*!|>'\"%@`#][^#]*?)\s*$", line)
-        if m and i != skip_line:
-            data[m.group(1)] = m.group(2)
-    return data
-
-
-def _apply_front_matter(pm: PostMortem, fm: dict, field_lines: dict[str, int], problems: list[Problem]) -> None:
-    def text(key: str) -> str | None:
-        value = fm.get(key)
-        if value is None or value == "":
-            return None
-        return str(value).strip()
-
-    if fm.get("id") is not None:
-        pm.incident_id = str(fm["id"]).strip()
-    pm.title = text("title") or ""
-    pm.status = (text("status") or "").lower() or None
-    pm.severity = _normalise_severity(fm.get("severity"))
-    pm.team = text("team") or text("owning_team") or text("owner")
-    pm.services = _as_list(fm.get("services", fm.get("products", fm.get("service"))))
-    pm.tags = _as_list(fm.get("tags"))
-    pm.publication = (text("publication") or "").lower() or None
-
-    impact = fm.get("customer_impact")
-    if isinstance(impact, dict):
-        pm.customer_impact = str(impact.get("summary") or "").strip() or None
-        pm.customers_affected = _as_int(impact.get("customers_affected"))
-        pm.requests_affected = _as_int(impact.get("requests_affected"))
-    elif impact is not None:
-        pm.customer_impact = str(impact).strip() or None
-
-    for key in _DATE_FIELDS:
-        if key not in fm or fm[key] in (None, ""):
-            continue
-        value = _as_datetime(fm[key])
-        if value is None:
-            problems.append(Problem("invalid_date",
-                                    f"{key} '{fm[key]}' is not an ISO 8601 date-time (e.g. 2026-03-02T14:05:00+00:00); left empty",
-                                    field_lines.get(key), "warning"))
-        setattr(pm, key, value)
-
-    ai = fm.get("ai")
-    if isinstance(ai, dict):
-        pm.model_config = ModelConfig(
-            provider=_as_str(ai.get("provider")),
-            model=_as_str(ai.get("model")),
-            model_version=_as_str(ai.get("model_version")),
-            temperature=_as_float(ai.get("temperature")),
-            top_p=_as_float(ai.get("top_p")),
-            max_tokens=_as_int(ai.get("max_tokens")),
-            system_prompt_version=_as_str(ai.get("system_prompt_version")),
-            retrieval_index_version=_as_str(ai.get("retrieval_index_version", ai.get("index_version"))),
-        )
-
-
 def _id_from_path(source_path: str) -> str:
     match = ID_PATTERN.search(Path(source_path).name)
     if match:
@@ -277,63 +167,22 @@ def _id_from_path(source_path: str) -> str:
     return "file:" + str(Path(source_path).with_suffix(""))
 
 
-def _normalise_severity(value) -> str | None:
-    if value is None:
-        return None
-    m = re.search(r"([1-4])", str(value))
-    return f"SEV{m.group(1)}" if m else str(value).strip().upper()
-
-
-def _as_list(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return [str(v).strip() for v in value if v is not None and str(v).strip()]
-    return [v.strip() for v in str(value).split(",") if v.strip()]
-
-
-def _as_str(value) -> str | None:
-    return None if value is None or value == "" else str(value).strip()
-
-
-def _as_int(value) -> int | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return int(str(value).replace(",", "").replace("_", "").strip())
-    except ValueError:
-        return None
-
-
-def _as_float(value) -> float | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _as_datetime(value) -> datetime | None:
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, date):
-        dt = datetime.combine(value, time(0, 0))
-    else:
-        try:
-            dt = datetime.fromisoformat(str(value).strip().replace(" UTC", "+00:00"))
-        except ValueError:
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)  # the format asks for an offset; UTC is the only sane guess
-    return dt.astimezone(timezone.utc)
-
-
 # --------------------------------------------------------------------------------------
 # Text helpers
 
 
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+def _without_html_comments(text: str) -> str:
+    """Text with <!-- ... --> removed (an unclosed one runs to the end). A scan with find:
+    the lazy regex `<!--.*?-->` is quadratic on many unclosed openers."""
+    out, start = [], 0
+    while (opening := text.find("<!--", start)) >= 0:
+        out.append(text[start:opening])
+        closing = text.find("-->", opening + 4)
+        if closing < 0:
+            return "".join(out)
+        start = closing + 3
+    out.append(text[start:])
+    return "".join(out)
 _HEADING_LINE = re.compile(r"^#+ .*$", re.M)
 _WORDLIKE = re.compile(r"[A-Za-z0-9]{2,}")
 _EMPHASIS = re.compile(r"\*\*|__|`")
@@ -343,7 +192,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 def _clean_block(text: str) -> str:
     """Markdown block to readable text: drop HTML comments and placeholder lines."""
-    text = _HTML_COMMENT.sub("", text)
+    text = _without_html_comments(text)
     kept = [ln.rstrip() for ln in text.split("\n") if not _PLACEHOLDER.match(ln.strip().strip("*_`"))]
     return "\n".join(kept).strip()
 
@@ -742,7 +591,8 @@ def parse_new_eval_case(sections: dict[str, Section]) -> tuple[str | None, str |
 # Action items
 
 _OWNER = re.compile(r"(?:owner|owned by|assignee|assigned to|who)\s*[:=]\s*([^,;)\]|]+)|(?<![\w.])@([\w.-]+)", re.I)
-_DEADLINE = re.compile(r"(?:due|deadline|by|eta|target)\s*[:=]?\s*(\d{4}-\d{2}-\d{2})|(\d{4}-\d{2}-\d{2})", re.I)
+# Bounded whitespace: `\s*[:=]?\s*` is quadratic on "by" followed by many spaces.
+_DEADLINE = re.compile(r"(?:due|deadline|by|eta|target)\s{0,5}[:=]?\s{0,5}(\d{4}-\d{2}-\d{2})|(\d{4}-\d{2}-\d{2})", re.I)
 _STATUS = re.compile(r"(?:status\s*[:=]\s*)([\w -]+)|\b(done|completed|complete|closed|in[ -]progress|open|todo|not started|blocked|wip)\b", re.I)
 
 

@@ -217,10 +217,8 @@ def split_sections(doc: Document, aliases: dict[str, str] | None = None, semanti
 
 def _heading_end(doc: Document, heading: Heading) -> int:
     """File line after a heading (a setext heading spans two lines)."""
-    for block in doc.blocks:
-        if block.kind == "heading" and block.line == heading.line:
-            return block.end_line
-    return heading.line + 1
+    block = doc.block_at(heading.line, "heading")
+    return block.end_line if block is not None else heading.line + 1
 
 
 def _title_heading(headings: list[Heading]) -> int | None:

@@ -1,52 +1,203 @@
-"""Find unredacted sensitive data: email addresses, phone numbers, API keys and tokens, card
-numbers and IP addresses.
+"""Find unredacted sensitive data: email addresses, phone numbers, keys and tokens, passwords,
+connection strings, private keys, card numbers and IP addresses.
 
-Lint reports every match; the external export and the reports refuse to publish a text with
-one. Patterns favour precision over recall on the text post-mortems actually contain: ISO
-dates, times, model versions ("2024-08-06") and version numbers must not read as phone
-numbers or IP addresses, or the check would cry wolf on every file.
+Lint reports every match (EL007); reports mask them and every output path refuses a text
+that still has one. Two layers see every line of the text, with no shortcut before them:
+
+- detect-secrets' plugins (a maintained rule set: AWS, GitHub, GitLab, Slack, Stripe, OpenAI,
+  JWT, private keys, credentials in URLs, ...) for keys and tokens;
+- our own rules for what detect-secrets does not cover or covers loosely: emails (also
+  spelled out, "jane dot doe at example dot com"), phone numbers (also a bare 10-digit
+  one), card numbers (Luhn), IPv4 and IPv6 (also compressed), connection strings with a
+  password, Basic auth, `password: words` and `secret = words` assignments, and the common
+  key shapes once more, whole.
+
+Both run on the text after normalising it: Unicode NFKC (full-width letters, ligatures),
+zero-width and bidirectional control characters removed. Positions map back to the original
+text, so masking replaces exactly what the writer typed.
+
+A match carries its kind and where it is, never the value: a finding, a log line or an error
+message built from it cannot leak the secret again.
+
+Every regular expression here runs in time linear in the line: no two adjacent or nested
+unbounded quantifiers over the same characters, and an unbounded run is only started where
+the character before cannot belong to it (the lookbehinds). detect-secrets' own patterns are
+not all linear, so they run in RE2, a linear-time engine, to find candidates; the few RE2
+cannot compile (lookaheads) see the text in windows of at most _WINDOW characters instead
+(bench/run.py security prints the worst cases).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import re
+import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cache
 
-_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_PHONE = re.compile(
-    r"(?<![\w/.:-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])"
-    r"|(?<![\w/.:-])\+\d{1,3}(?:[\s.-]\d{2,4}){2,4}(?![\w-])"
-)
-_API_KEY = re.compile(
-    r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"
-    r"|AKIA[0-9A-Z]{16}"
-    r"|gh[pousr]_[A-Za-z0-9]{30,}"
-    r"|xox[abprs]-[A-Za-z0-9-]{10,}"
-    r"|AIza[0-9A-Za-z_-]{35}"
-    r"|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
-    r"|(?i:bearer)\s+[A-Za-z0-9._~+/-]{20,}=*"
-    r"|(?i:\b(?:api[_-]?key|secret|access[_-]?token|auth[_-]?token|password)\s*[:=]\s*)['\"]?[A-Za-z0-9._~+/-]{12,}"
-)
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-_IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])")
-
-# Addresses that say nothing about anyone: loopback, unspecified.
-_URL = re.compile(r"[a-z][a-z0-9+.-]{0,15}://[^\s)\]>]{1,2000}", re.I)
-_HARMLESS_IPS = {"127.0.0.1", "0.0.0.0"}
+PLACEHOLDERS = {
+    "email": "[EMAIL]",
+    "phone": "[PHONE]",
+    "api_key": "[API_KEY]",
+    "password": "[PASSWORD]",
+    "connection_string": "[CONNECTION_STRING]",
+    "private_key": "[PRIVATE_KEY]",
+    "basic_auth": "[BASIC_AUTH]",
+    "card_number": "[CARD_NUMBER]",
+    "ip_address": "[IP_ADDRESS]",
+}
 
 
 @dataclass(frozen=True)
 class SensitiveMatch:
-    kind: str  # email, phone, api_key, card_number, ip_address
-    value: str
+    kind: str  # a key of PLACEHOLDERS
     line: int  # 1-based, relative to the text scanned
+    start: int  # 0-based columns in that line of the original text, end exclusive
+    end: int
 
     @property
     def masked(self) -> str:
-        """Enough to find it in the file, not enough to leak it again in a report."""
-        v = self.value
-        return v[:3] + "…" + v[-2:] if len(v) > 6 else "…"
+        """What a message may show in place of the value: its placeholder, nothing of the value."""
+        return PLACEHOLDERS.get(self.kind, "[REDACTED]")
+
+    @property
+    def where(self) -> str:
+        return f"line {self.line}, column {self.start + 1}"
+
+
+# --------------------------------------------------------------------------------------
+# Normalising
+
+# Zero-width characters, the soft hyphen and bidirectional controls: invisible, so they can
+# split a value without the reader (or a pattern) seeing it.
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff")
+
+
+def normalise(text: str) -> tuple[str, list[int] | None]:
+    """NFKC, invisible characters removed; and for each character of the result, its index
+    in `text` (None when nothing changed). Characters are normalised one by one, so every
+    output character has exactly one source; a line break stays a line break."""
+    if text.isascii():
+        return text, None
+    out: list[str] = []
+    source: list[int] = []
+    for index, ch in enumerate(text):
+        if ch.isascii():
+            out.append(ch)
+            source.append(index)
+            continue
+        if ch in _INVISIBLE:
+            continue
+        folded = unicodedata.normalize("NFKC", ch)
+        if "\n" in folded:
+            folded = folded.replace("\n", " ")
+        out.extend(folded)
+        source.extend([index] * len(folded))
+    return "".join(out), source
+
+
+# "jane dot doe at example dot com", "jane[at]example[dot]com", "jane (at) example.com".
+# Bracketed forms anywhere; bare " at " and " dot " only between two words. The match
+# itself is short and bounded; the words around it are checked in Python.
+_SPELLED = re.compile(r"[\[({<][ \t]{0,3}(at|dot)[ \t]{0,3}[\])}>]|(?<![^ \t])(at|dot)(?![^ \t])", re.IGNORECASE)
+
+
+def _respell(text: str) -> tuple[str, list[int], list[tuple[int, int, bool]]]:
+    """`text` with spelled-out "at" and "dot" turned into "@" and "."; each output
+    character's index in `text`; and the replaced spans (output positions, and whether the
+    replacement is conclusive: a bracketed form or a bare "dot", not a bare "at", which is
+    too common a word to make an address on its own)."""
+    out: list[str] = []
+    source: list[int] = []
+    replaced: list[tuple[int, int, bool]] = []
+    cursor = 0
+    for m in _SPELLED.finditer(text):
+        start, end = m.start(), m.end()
+        word = (m.group(1) or m.group(2)).lower()
+        bare = m.group(2) is not None
+        if bare:
+            # Only between two words on the same line: "jane dot doe", not "at 10:00".
+            left = start
+            while left > cursor and text[left - 1] in " \t":
+                left -= 1
+            right = end
+            while right < len(text) and text[right] in " \t":
+                right += 1
+            if left == start or right == end or left == 0 or right >= len(text):
+                continue
+            if not (text[left - 1].isalnum() and text[right].isalnum()):
+                continue
+            start, end = left, right
+        else:
+            while start > cursor and text[start - 1] in " \t":
+                start -= 1
+            while end < len(text) and text[end] in " \t":
+                end += 1
+        out.append(text[cursor:start])
+        source.extend(range(cursor, start))
+        replaced.append((len(source), len(source) + 1, not (bare and word == "at")))
+        out.append("@" if word == "at" else ".")
+        source.append(start)
+        cursor = end
+    out.append(text[cursor:])
+    source.extend(range(cursor, len(text)))
+    return "".join(out), source, replaced
+
+
+# --------------------------------------------------------------------------------------
+# Our rules. Each is linear in the text (see the module docstring), and none crosses a line.
+
+_LOCAL = r"A-Za-z0-9._%+-"
+_EMAIL = re.compile(rf"(?<![{_LOCAL}])[{_LOCAL}]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,24}}(?![A-Za-z0-9-])")
+# scheme://user:password@host: the password is what matters; a host alone is not sensitive.
+_CONNECTION = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/:@]{0,256}:[^\s@/]{1,256}@"
+                         r"[^\s/?#]{1,256}")
+_PHONE = re.compile(
+    r"(?<![\w/.:+-])(?:\+\d{1,3}[ \t.-]?)?(?:\(\d{3}\)[ \t]?|\d{3}[ \t.-])\d{3}[ \t.-]\d{4}(?![\w-])"
+    r"|(?<![\w/.:+-])\+\d{1,3}(?:[ \t.-]\d{2,4}){2,4}(?![\w-])"
+    # A bare North American number: area code and exchange never start with 0 or 1, so
+    # Unix timestamps (1.7e9) and most ids are not read as one.
+    r"|(?<![\w/.:+-])[2-9]\d{2}[2-9]\d{6}(?![\w-])"
+)
+_API_KEY = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,256}"
+    r"|(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])"
+    r"|gh[pousr]_[A-Za-z0-9_]{30,255}|github_pat_[A-Za-z0-9_]{30,255}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,255}|xapp-[A-Za-z0-9-]{10,255}"
+    r"|AIza[0-9A-Za-z_-]{35}"
+    r"|eyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{0,4096})"
+    r"|https://hooks\.slack\.com/services/[A-Za-z0-9_/]{10,256}"
+    r"|(?<![A-Za-z0-9])(?i:bearer)[ \t]{1,10}[A-Za-z0-9._~+/-]{16,4096}=*"
+)
+# `password: correct horse battery staple`, `secret = s3cr3t`, `"api_key": "..."`: the
+# value runs to the end of the line (or a closing quote). Placeholders are not secrets.
+_ASSIGNMENT = re.compile(
+    r"(?<![A-Za-z0-9])(?P<keyword>(?i:password|passwd|passphrase|pwd|secret|client[_-]?secret|api[_-]?key|apikey"
+    r"|private[_-]?key|(?:access|auth|api|refresh|session)[_-]?token))(?:[_-][A-Za-z0-9]{1,20})?"
+    r"\\?[\"']?[ \t]{0,10}(?P<sep>:=|=>|[:=])[ \t]{0,10}\\?[\"'`]?"
+    r"(?P<value>[^\s\\\"'`,;][^\n\\\"'`]{0,255})")
+_PLACEHOLDER_VALUE = re.compile(r"(?i)(?:\[[^\]\n]{0,40}\]|<[^>\n]{0,40}>|\$\{?\w{1,60}\}?|\{\{[^}\n]{0,60}\}\}"
+                                r"|\*+|x{3,}|\.{3}|…|redacted|removed|masked|hidden|none|null|n/?a|not set|unset"
+                                r"|rotated|placeholder|example|required|optional|true|false)\W{0,3}")
+_LINE_MARKUP = " \t-*+>|#`'\"_0123456789.)"
+_BASIC_AUTH = re.compile(r"(?<![A-Za-z0-9])(?i:basic)[ \t]{1,10}(?P<token>[A-Za-z0-9+/]{12,1024}={0,2})"
+                         r"(?![A-Za-z0-9+/=])")
+_PRIVATE_KEY = re.compile(r"-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----")
+_PRIVATE_KEY_END = re.compile(r"-----END[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])")
+# A candidate: hex digits, colons and dots (an embedded IPv4), at most 45 of them; the
+# ipaddress module decides. The lookbehind keeps a long run from being tried at every start.
+_IPV6 = re.compile(r"(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]{0,4}:)[0-9A-Fa-f:.]{3,45}(?![0-9A-Za-z:])")
+_DATE_LIKE = re.compile(r"[ \t]*\d{4}[-/.]\d{2}[-/.]\d{2}")
+
+# Addresses that say nothing about anyone: loopback, unspecified.
+_HARMLESS_IPS = {"127.0.0.1", "0.0.0.0", "::", "::1"}
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -59,64 +210,242 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-# Cheap tests that rule a pattern out before its regex runs: lint scans every line of every
-# file, and the six regexes were most of ingest's lint time. Each test is a necessary
-# condition of its pattern: an email has an "@", a phone number at least 5 digits, a card
-# number 13, an IPv4 address 4 digits and 3 dots, an IPv6 address 7 colons, and a key one
-# of _KEY_HINTS (the literal parts of _API_KEY) in the lower-cased line. Lower-casing finds
-# every case variant IGNORECASE would, except "İ", "ı" and "ſ": lines with those skip the test.
-_DIGIT_OR_AT = re.compile(r"[0-9@]")
-_DIGIT = re.compile(r"\d")  # any script's decimal digits, as `\d` in the patterns
-_KEY_HINTS = re.compile(r"sk-|akia|gh[pousr]_|xox[abprs]-|aiza|eyj|bearer|api[_-]?key|secret|access[_-]?token"
-                        r"|auth[_-]?token|password")
-_FOLDS_TO_ASCII = ("İ", "ı", "ſ")
+def _basic_auth_ok(token: str) -> bool:
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded
 
 
-def _digit_count(line: str, is_ascii: bool) -> int:
-    return sum(map(line.count, "0123456789")) if is_ascii else len(_DIGIT.findall(line))
+def _ipv6_ok(candidate: str) -> bool:
+    groups = [g for g in candidate.split(":") if g]
+    # "a::b" (C++ scopes, prose) parses as an address too: a real one has a long group or several.
+    if candidate.count(":") < 2 or (len(groups) < 3 and max((len(g) for g in groups), default=0) < 3):
+        return False
+    try:
+        address = ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return False
+    return str(address) not in _HARMLESS_IPS
+
+
+def _at_line_start(text: str, position: int) -> bool:
+    """Only list markers, quotes or a number between the line's start and `position`
+    (looked for at most 40 characters back, so a long line costs no more)."""
+    low = max(0, position - 40)
+    newline = text.rfind("\n", low, position)
+    if newline < 0 and low > 0:
+        return False
+    return not text[newline + 1:position].strip(_LINE_MARKUP)
+
+
+def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, bool]]] | None):
+    """(kind, start, end) spans in `text` (the normalised text)."""
+    for m in _CONNECTION.finditer(text):
+        yield "connection_string", m.start(), m.end()
+    for m in _EMAIL.finditer(text):
+        yield "email", m.start(), m.end()
+    if respelled is not None:
+        spelled, source, replaced = respelled
+        starts = [r[0] for r in replaced]
+        for m in _EMAIL.finditer(spelled):
+            # Only addresses that a spelled-out word made (the plain ones are found above),
+            # and only when one of those words is conclusive.
+            first = bisect_right(starts, m.start() - 1)
+            inside = [r for r in replaced[first:] if r[0] < m.end()]
+            if inside and any(conclusive for _, _, conclusive in inside):
+                yield "email", source[m.start()], source[m.end() - 1] + 1
+    for m in _API_KEY.finditer(text):
+        yield "api_key", m.start(), m.end()
+    for m in _ASSIGNMENT.finditer(text):
+        value = m.group("value").rstrip()
+        if not value or _PLACEHOLDER_VALUE.fullmatch(value.split()[0]):
+            continue
+        # "secret: API keys, passwords" in a sentence is prose; "secret: two words" at the start
+        # of a line, a one-word value anywhere, or "password: ..." anywhere is a credential.
+        keyword = m.group("keyword").lower()
+        if (" " in value and m.group("sep") == ":" and not keyword.startswith("pass") and keyword != "pwd"
+                and not _at_line_start(text, m.start())):
+            continue
+        kind = "api_key" if "key" in keyword or "token" in keyword else "password"
+        yield kind, m.start("value"), m.start("value") + len(value)
+    for m in _BASIC_AUTH.finditer(text):
+        if _basic_auth_ok(m.group("token")):
+            yield "basic_auth", m.start("token"), m.end("token")
+    covered = 0  # a BEGIN inside a key already found starts nothing new (and costs no search)
+    for m in _PRIVATE_KEY.finditer(text):
+        if m.start() < covered:
+            continue
+        end = _PRIVATE_KEY_END.search(text, m.end())
+        if end is not None:
+            covered = end.end()
+        else:  # no END line: the key runs to the next blank line
+            blank = text.find("\n\n", m.end())
+            covered = len(text) if blank < 0 else blank
+        yield "private_key", m.start(), covered
+    for m in _PHONE.finditer(text):
+        if not _DATE_LIKE.match(m.group(0)):
+            yield "phone", m.start(), m.end()
+    for m in _CARD.finditer(text):
+        digits = "".join(ch for ch in m.group(0) if ch.isdigit())
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
+            yield "card_number", m.start(), m.end()
+    for m in _IPV4.finditer(text):
+        if m.group(0) not in _HARMLESS_IPS:
+            yield "ip_address", m.start(), m.end()
+    for m in _IPV6.finditer(text):
+        if _ipv6_ok(m.group(0)):
+            yield "ip_address", m.start(), m.end()
+
+
+# --------------------------------------------------------------------------------------
+# detect-secrets
+
+_WINDOW = 512  # characters a detect-secrets pattern sees at once; windows overlap by half
+_PLUGIN_KINDS = {"Private Key": "private_key", "Basic Auth Credentials": "connection_string"}
+
+
+@cache
+def _plugins():
+    """detect-secrets' plugins, minus the entropy ones (every commit hash and eval id would
+    match), the IP one (ours also knows IPv6 and which addresses are harmless) and the
+    keyword one: its patterns backtrack (10 s on 100 KB of "password" repeated, even in
+    512-character windows), and _ASSIGNMENT covers the same keywords, quoted or not. The
+    Cloudant, IBM and SoftLayer ones too: a vendor name followed by a password-like word,
+    which _ASSIGNMENT covers, in patterns RE2 cannot run (lookarounds), so they would need
+    the slow windows."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    skipped = {"Base64 High Entropy String", "Hex High Entropy String", "Public IP (ipv4)", "Secret Keyword",
+               "Cloudant Credentials", "IBM COS HMAC Credentials", "IBM Cloud IAM Key", "SoftLayer Credentials"}
+    return tuple(cls() for secret_type, cls in sorted(get_mapping_from_secret_type_to_class().items())
+                 if secret_type not in skipped)
+
+
+def _windows(text: str):
+    """(offset, piece) covering `text` in whole lines, at most _WINDOW characters each; a
+    longer line is cut into overlapping pieces, so any value up to _WINDOW / 2 characters
+    long lies whole inside one piece."""
+    position, length = 0, len(text)
+    while position < length:
+        newline = text.find("\n", position)
+        line_end = length if newline < 0 else newline
+        if line_end - position > _WINDOW:
+            step = _WINDOW // 2
+            start = position
+            while True:
+                yield start, text[start:min(start + _WINDOW, line_end)]
+                if start + _WINDOW >= line_end:
+                    break
+                start += step
+            position = line_end + 1
+            continue
+        # Gather whole lines while they fit.
+        end = line_end
+        while end < length:
+            following = text.find("\n", end + 1)
+            following_end = length if following < 0 else following
+            if following_end - position > _WINDOW:
+                break
+            end = following_end
+        yield position, text[position:end]
+        position = end + 1
+
+
+@cache
+def _linear_scanners() -> tuple[tuple, tuple]:
+    """The plugins split in two: those whose every pattern compiles in RE2 (a linear-time
+    engine), each with its compiled patterns; and the rest, which see the text in windows."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    linear, windowed = [], []
+    for plugin in _plugins():
+        patterns = getattr(plugin, "denylist", None)
+        try:
+            compiled = tuple(re2.compile(("(?i)" if p.flags & re.IGNORECASE else "") + p.pattern, options)
+                             for p in patterns) if patterns else None
+        except re2.error:
+            compiled = None
+        (linear if compiled else windowed).append((plugin, compiled))
+    return tuple(linear), tuple(windowed)
+
+
+_CANDIDATE_CHARS = 4096  # a longer RE2 match is masked whole, without asking the plugin to re-read it
+
+
+def _detect_secrets_spans(text: str):
+    """detect-secrets' findings as spans. RE2 finds each candidate in one linear pass over the
+    whole text; the plugin's own `analyze_string` then reads only that candidate, so its
+    checks (a JWT must decode, which group is the secret) still decide."""
+    linear, windowed = _linear_scanners()
+    for plugin, patterns in linear:
+        kind = _PLUGIN_KINDS.get(plugin.secret_type, "api_key")
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                start, end = m.start(), m.end()
+                if end <= start:
+                    continue
+                if end - start > _CANDIDATE_CHARS:
+                    yield kind, start, end
+                    continue
+                candidate = text[start:end]
+                for secret in plugin.analyze_string(candidate):
+                    at = candidate.find(secret) if secret else -1
+                    if at >= 0:
+                        yield kind, start + at, start + at + len(secret)
+    for offset, piece in _windows(text):
+        for plugin, _ in windowed:
+            for secret in plugin.analyze_string(piece):
+                if not secret:
+                    continue
+                at = piece.find(secret)
+                if at >= 0:
+                    yield _PLUGIN_KINDS.get(plugin.secret_type, "api_key"), offset + at, offset + at + len(secret)
+
+
+# --------------------------------------------------------------------------------------
+# Entry point
 
 
 def find_sensitive(text: str, first_line: int = 1) -> list[SensitiveMatch]:
+    """Every sensitive value in `text`, by kind and position (lines split at "\\n" only, as
+    the parser and the masking split them), in reading order."""
+    if not text:
+        return []
+    normal, source = normalise(text)
+    respelled = _respell(normal) if _SPELLED.search(normal) else None
+    spans = sorted({*_own_rules(normal, respelled), *_detect_secrets_spans(normal)},
+                   key=lambda s: (s[1], -(s[2] - s[1])))
+    kept: list[tuple[str, int, int]] = []
+    reach = -1  # the furthest end of a kept span; spans are sorted by start, longest first
+    for kind, start, end in spans:
+        if end <= reach:
+            continue  # inside a value already found (an email in a connection string)
+        kept.append((kind, start, end))
+        reach = max(reach, end)
+
+    line_starts = [0]
+    index = text.find("\n")
+    while index >= 0:
+        line_starts.append(index + 1)
+        index = text.find("\n", index + 1)
+
     found: list[SensitiveMatch] = []
-    for offset, line in enumerate(text.splitlines()):
-        is_ascii = line.isascii()
-        lowered = line.lower()
-        has_digit_or_at = _DIGIT_OR_AT.search(line) is not None or (
-            not is_ascii and any(ch.isdigit() for ch in line))
-        if not has_digit_or_at and "key" not in lowered:
-            if "bearer" not in lowered and "sk-" not in line:
-                continue  # fast path: most prose lines cannot hold any of these
-        lineno = first_line + offset
-        digit_count = _digit_count(line, is_ascii)
-        if "@" in line:
-            for m in _EMAIL.finditer(line):
-                found.append(SensitiveMatch("email", m.group(0), lineno))
-        if _KEY_HINTS.search(lowered) or (not is_ascii and any(ch in line for ch in _FOLDS_TO_ASCII)):
-            for m in _API_KEY.finditer(line):
-                found.append(SensitiveMatch("api_key", m.group(0), lineno))
-        if digit_count >= 5:
-            for m in _PHONE.finditer(line):
-                if not _looks_like_date_or_time(m.group(0)):
-                    found.append(SensitiveMatch("phone", m.group(0).strip(), lineno))
-        if digit_count >= 13:
-            # Long digit runs inside a URL are ids and timestamps (a tweet, a dashboard's
-            # time range), never a card typed into a post-mortem.
-            urls = [u.span() for u in _URL.finditer(line)] if "://" in line else []
-            for m in _CARD.finditer(line):
-                if any(start <= m.start() < end for start, end in urls):
-                    continue
-                digits = re.sub(r"\D", "", m.group(0))
-                if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
-                    found.append(SensitiveMatch("card_number", m.group(0).strip(), lineno))
-        if digit_count >= 4 and line.count(".") >= 3:
-            for m in _IPV4.finditer(line):
-                if m.group(0) not in _HARMLESS_IPS:
-                    found.append(SensitiveMatch("ip_address", m.group(0), lineno))
-        if line.count(":") >= 7:
-            for m in _IPV6.finditer(line):
-                found.append(SensitiveMatch("ip_address", m.group(0), lineno))
-    return found
-
-
-def _looks_like_date_or_time(value: str) -> bool:
-    return bool(re.fullmatch(r"\s*\d{4}[-/.]\d{2}[-/.]\d{2}.*", value))
+    for kind, start, end in kept:
+        original_start = source[start] if source is not None else start
+        original_end = (source[end - 1] + 1) if source is not None else end
+        line = bisect_right(line_starts, original_start) - 1
+        while True:  # a private key or a quoted value can span lines: one match per line
+            line_end = line_starts[line + 1] - 1 if line + 1 < len(line_starts) else len(text)
+            piece_end = min(original_end, line_end)
+            if piece_end > original_start:
+                found.append(SensitiveMatch(kind, first_line + line, original_start - line_starts[line],
+                                            piece_end - line_starts[line]))
+            if original_end <= line_end or line + 1 >= len(line_starts):
+                break
+            line += 1
+            original_start = line_starts[line]
+    return sorted(set(found), key=lambda m: (m.line, m.start, m.end, m.kind))

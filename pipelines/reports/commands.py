@@ -114,6 +114,8 @@ def cmd_export_evals(args: argparse.Namespace) -> int:
     except SensitiveDataError as err:
         print(f"refused: {err}", file=sys.stderr)
         return EXIT_REFUSED
+    for reason in export.held_back.values():
+        print(reason, file=sys.stderr)
     for fmt in formats:
         print(f"{fmt}: {export.cases} eval cases: {out_dir / CASE_FILES[fmt]}")
         print(f"{' ' * len(fmt)}  {export.without_case} incidents without an eval case (stubs): "

@@ -72,7 +72,9 @@ def hours(minutes: float | None) -> str:
     return f"{minutes / 1440:.1f} d" if minutes < 10 * 1440 else f"{minutes / 1440:.0f} d"
 
 
-OWNER_NOTE = re.compile(r"\s*\((?:[^()]*\b(?:owner|due|deadline)\b[^()]*)\)", re.IGNORECASE)
+# Linear: the leading spaces are tried only from the start of their run, and the keyword is
+# looked for once per "(" by a lookahead that cannot pass the next parenthesis.
+OWNER_NOTE = re.compile(r"(?<!\s)\s*\((?=[^()]*\b(?:owner|due|deadline)\b)[^()]*\)", re.IGNORECASE)
 
 
 def short(text: str | None, limit: int = 110) -> str:

@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pipelines.reports.document import Report
-from pipelines.reports.redact import assert_clean, mask_sensitive
+from pipelines.reports.redact import SensitiveDataError, assert_clean, mask_sensitive
+from pipelines.reports.render import BOLD_MARKDOWN
 from pipelines.settings import load_settings
 
 WEBHOOK_ENV = "EMBERLINE_WEBHOOK_URL"
@@ -49,7 +50,7 @@ def webhook_url() -> str | None:
 
 
 def _slack_mrkdwn(text: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+    return BOLD_MARKDOWN.sub(r"*\1*", text)
 
 
 def slack_payload(report: Report, link: str | None = None) -> dict:
@@ -131,6 +132,11 @@ def deliver_report(report: Report, url: str, log_path: Path, *, link: str | None
     """Post the report unless it was delivered before (None then); record the outcome."""
     if not force and already_delivered(log_path, report.file_stem):
         return None
-    result = post_json(url, slack_payload(report, link), report=report.file_stem, **post_options)
+    try:
+        payload = slack_payload(report, link)
+    except SensitiveDataError as held_back:  # never posted; recorded, and tried again next run
+        result = DeliveryResult(report.file_stem, False, 0, None, f"held back: {held_back}", _endpoint(url), _now())
+    else:
+        result = post_json(url, payload, report=report.file_stem, **post_options)
     record_delivery(log_path, result)
     return result

@@ -30,9 +30,10 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from pipelines.postmortems.sensitive import find_sensitive
 from pipelines.reports.data import records, relation_exists, themes_available
-from pipelines.reports.outputs import write_text
-from pipelines.reports.redact import mask_sensitive
+from pipelines.reports.outputs import ensure_inside, write_text
+from pipelines.reports.redact import describe, mask_sensitive
 
 FORMATS = ("inspect", "promptfoo", "jsonl")
 EVAL_CASES_FILE = "eval_cases.jsonl"
@@ -47,8 +48,8 @@ TODO_EXPECTED = "TODO: what a correct answer does"
 
 # "User: …", "Query: "…". Answer: …": the input a sample quotes before the bad output.
 _INPUT = re.compile(
-    r"^\W*(?:user|customer|query|question|input|prompt|q)\W*:\s*(?P<input>.+?)\s*"
-    r"(?:(?:→|->|\bbot\b\s*:|\banswer\b\s*:|\bassistant\b\s*:|\boutput\b\s*:|\bresponse\b\s*:)|$)",
+    r"^\W*(?:user|customer|query|question|input|prompt|q)\W*:\s*(?P<input>.+?)"
+    r"(?:(?:→|->|\bbot\b[ \t]*:|\banswer\b[ \t]*:|\bassistant\b[ \t]*:|\boutput\b[ \t]*:|\bresponse\b[ \t]*:)|$)",
     re.IGNORECASE | re.DOTALL)
 
 
@@ -60,6 +61,7 @@ class EvalExport:
     without_case: int
     changed: bool
     files: dict[str, Path] = field(default_factory=dict)  # file name -> path, every file written
+    held_back: dict[str, str] = field(default_factory=dict)  # incident id -> why it is not in the export
 
 
 def failing_input(sample: str | None) -> str | None:
@@ -134,6 +136,22 @@ def eval_case_records(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[
             "expected_behaviour": mask_sensitive(pm["new_eval_case_checks"] or "") or None,
         })
     return cases, missing
+
+
+def _publishable(rows: list[dict], held_back: dict[str, str]) -> list[dict]:
+    """The rows with no sensitive data left after masking (a value in a field published as
+    it is, such as severity or a theme name); each other one is held back with the reason,
+    so one bad post-mortem never costs the export."""
+    kept = []
+    for row in rows:
+        found = find_sensitive(json.dumps(row, ensure_ascii=False))
+        if found:
+            incident = mask_sensitive(str(row.get("incident_id") or "an incident"))
+            held_back[incident] = (f"{incident}: held back from the eval export, it still has sensitive data "
+                                   f"({describe(found)}); fix the post-mortem and re-run")
+        else:
+            kept.append(row)
+    return kept
 
 
 # --------------------------------------------------------------------------------------
@@ -228,12 +246,16 @@ def write_eval_exports(con: duckdb.DuckDBPyConnection, out_dir: Path, formats=FO
     (write_text): one that would carry unredacted sensitive data raises SensitiveDataError and
     is not written."""
     cases, missing = eval_case_records(con)
+    held_back: dict[str, str] = {}
+    cases, missing = _publishable(cases, held_back), _publishable(missing, held_back)
     out_dir = Path(out_dir)
     files = render_exports(cases, missing, formats)
     changed = False
+    paths = {name: out_dir / name for name in files}  # fixed names, checked to stay inside anyway
+    for path in paths.values():
+        ensure_inside(out_dir, path)
     for name, text in files.items():
-        changed = write_text(out_dir / name, text) or changed
+        changed = write_text(paths[name], text) or changed
     first = next(iter(files))
-    return EvalExport(out_dir / (EVAL_CASES_FILE if EVAL_CASES_FILE in files else first),
-                      out_dir / (MISSING_FILE if MISSING_FILE in files else first), len(cases), len(missing),
-                      changed, {name: out_dir / name for name in files})
+    return EvalExport(paths.get(EVAL_CASES_FILE, paths[first]), paths.get(MISSING_FILE, paths[first]), len(cases),
+                      len(missing), changed, paths, held_back)

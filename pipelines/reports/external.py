@@ -19,15 +19,17 @@ from pipelines.postmortems.blame import blame_matches, blamed_people
 from pipelines.postmortems.parse import parse_text
 from pipelines.postmortems.sensitive import find_sensitive
 from pipelines.reports.data import OWNER_NOTE, records
-from pipelines.reports.outputs import write_text
-from pipelines.reports.redact import describe
+from pipelines.reports.outputs import UnsafeOutputPath, output_path, write_text
+from pipelines.reports.redact import SensitiveDataError, describe
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
 # evals/search/x.yaml, configs/prod/support.yaml; not "es/pt" or "and/or"
-_PATH = re.compile(r"(?<![\w/])(?:[\w.-]+/){2,}[\w.-]*|(?<![\w/])[\w.-]+/[\w-]+\.\w{2,5}\b")
+# Each alternative starts only where a path can start (not after a path character), so a
+# long "a.a.a..." is tried once, not at every dot.
+_PATH = re.compile(r"(?<![\w/.-])(?:[\w.-]+/){2,}[\w.-]*|(?<![\w/.-])[\w.-]+/[\w-]+\.\w{2,5}\b")
 _EVAL_ITEM = re.compile(r"\b(?:eval case|regression eval|regression test|new eval)\b", re.IGNORECASE)
-_MD_NOISE = re.compile(r"\*\*|__|^#+\s*|^\s*[-*+]\s+|^\s*\d+[.)]\s+|^\s*>\s?", re.MULTILINE)
+_MD_NOISE = re.compile(r"\*\*|__|^#+[ \t]*|^[ \t]*[-*+][ \t]+|^[ \t]*\d+[.)][ \t]+|^[ \t]*>[ \t]?", re.MULTILINE)
 _ACTION_STATUS = {"done": "done", "in-progress": "in progress", "open": "planned"}
 
 
@@ -90,8 +92,8 @@ def _code_span(match: re.Match, default: str) -> str:
 
 
 def _clean(text: str | None, names: InternalNames, default: str) -> str:
-    text = text or ""
-    text = _CODE_SPAN.sub(lambda m: _code_span(m, default), text)
+    # Blamed people are among `names` (_internal_names_for), replaced like any internal name.
+    text = _CODE_SPAN.sub(lambda m: _code_span(m, default), text or "")
     text = _URL.sub(default, text)
     text = _PATH.sub(default, text)
     text = OWNER_NOTE.sub("", text)
@@ -191,8 +193,9 @@ def build_external_postmortem(con: duckdb.DuckDBPyConnection, incident_id: str, 
 
 def write_external_postmortem(con: duckdb.DuckDBPyConnection, incident_id: str, out_dir: Path,
                               config: ExternalConfig) -> Path:
+    # The path first: an id that is not a safe file name must not decide where anything goes.
+    path = output_path(Path(out_dir) / "external", incident_id, ".md")
     text = build_external_postmortem(con, incident_id, config)
-    path = Path(out_dir) / "external" / f"{incident_id}.md"
     write_text(path, text)
     return path
 
@@ -208,6 +211,8 @@ def export_external_postmortems(con: duckdb.DuckDBPyConnection, out_dir: Path, c
             result.exported[incident_id] = write_external_postmortem(con, incident_id, out_dir, config)
         except ExportRefused as refused:
             result.refused[incident_id] = str(refused)
+        except (UnsafeOutputPath, SensitiveDataError) as refused:  # held back; the others still go out
+            result.refused[incident_id] = f"{incident_id}: held back ({refused})"
     return result
 
 

@@ -1,5 +1,9 @@
-"""Writing report and export files: atomically, only when the content changed, and never
-with unredacted sensitive data in them.
+"""Writing report and export files: atomically, only when the content changed, never with
+unredacted sensitive data in them, and never outside their output folder.
+
+File names built from data (an incident id, a report period) go through `output_path`: the
+name is reduced to a slug, and the resolved path must lie inside the folder, so an id such
+as `../../etc/x` or `/tmp/x` cannot write anywhere else.
 
 Dagster renders into a staging folder that the blocking asset checks scan before
 `published_reports` copies it to data/reports and data/exports; the CLI writes straight to
@@ -8,7 +12,9 @@ those folders. Both go through `write_text`.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +26,38 @@ from pipelines.reports.periods import Quarter, Week, quarters_between, weeks_bet
 from pipelines.reports.redact import assert_clean
 from pipelines.reports.render import to_html, to_markdown
 from pipelines.warehouse.db import scalar
+
+
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_STEM_CHARS = 80
+
+
+class UnsafeOutputPath(Exception):
+    """A file name built from data would land outside its output folder."""
+
+
+def safe_stem(name: str) -> str:
+    """`name` as a file stem: letters, digits, "-" and "_" only, at most MAX_STEM_CHARS. A
+    name that had to change gets a short hash of the original, so two different ids never
+    share a file ("PM/1" and "PM-1")."""
+    slug = _UNSAFE_NAME_CHARS.sub("-", str(name)).strip("-_")[:MAX_STEM_CHARS] or "untitled"
+    if slug != name:
+        slug = f"{slug[:MAX_STEM_CHARS - 9]}-{hashlib.sha256(str(name).encode()).hexdigest()[:8]}"
+    return slug
+
+
+def output_path(folder: Path, name: str, suffix: str) -> Path:
+    """`folder`/<safe stem of name><suffix>, checked to resolve inside `folder`."""
+    folder = Path(folder)
+    path = folder / f"{safe_stem(name)}{suffix}"
+    ensure_inside(folder, path)
+    return path
+
+
+def ensure_inside(folder: Path, path: Path) -> None:
+    root = Path(folder).resolve()
+    if not Path(path).resolve().is_relative_to(root):
+        raise UnsafeOutputPath(f"refused to write {path}: it resolves outside the output folder {folder}")
 
 
 def write_text(path: Path, text: str) -> bool:
@@ -45,7 +83,7 @@ class ReportFiles:
 
 def write_report(report: Report, out_dir: Path) -> ReportFiles:
     out_dir = Path(out_dir)
-    md_path, html_path = out_dir / f"{report.file_stem}.md", out_dir / f"{report.file_stem}.html"
+    md_path, html_path = output_path(out_dir, report.file_stem, ".md"), output_path(out_dir, report.file_stem, ".html")
     changed = write_text(md_path, to_markdown(report))
     changed = write_text(html_path, to_html(report)) or changed
     return ReportFiles(report.period, md_path, html_path, changed)

@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.postmortems.sensitive import SensitiveMatch, find_sensitive
+from pipelines.postmortems.sensitive import PLACEHOLDERS, SensitiveMatch, find_sensitive
 
-PLACEHOLDERS = {
-    "email": "[EMAIL]",
-    "phone": "[PHONE]",
-    "api_key": "[API_KEY]",
-    "card_number": "[CARD_NUMBER]",
-    "ip_address": "[IP_ADDRESS]",
-}
+__all__ = ["PLACEHOLDERS", "SensitiveDataError", "assert_clean", "describe", "mask_sensitive", "scan_files"]
 
 
 class SensitiveDataError(Exception):
@@ -36,10 +30,23 @@ def mask_sensitive(text: str) -> str:
         if not found:
             return text
         lines = text.split("\n")
-        for match in sorted(found, key=lambda m: len(m.value), reverse=True):
-            index = match.line - 1
-            if 0 <= index < len(lines):
-                lines[index] = lines[index].replace(match.value, PLACEHOLDERS.get(match.kind, "[REDACTED]"))
+        by_line: dict[int, list[SensitiveMatch]] = {}
+        for match in found:
+            by_line.setdefault(match.line - 1, []).append(match)
+        for index, matches in by_line.items():
+            line = lines[index]
+            # Overlapping spans merge.
+            merged: list[list] = []
+            for m in sorted(matches, key=lambda m: m.start):
+                if merged and m.start <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], m.end)
+                else:
+                    merged.append([m.start, m.end, m.masked])
+            pieces, cursor = [], 0  # one pass: a line with many values costs no more than its length
+            for start, end, placeholder in merged:
+                pieces += [line[cursor:start], placeholder]
+                cursor = end
+            lines[index] = "".join(pieces) + line[cursor:]
         text = "\n".join(lines)
     if find_sensitive(text):
         raise SensitiveDataError("could not mask all sensitive data in a text")

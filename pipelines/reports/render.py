@@ -14,8 +14,10 @@ import re
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Table
 from pipelines.reports.redact import assert_clean, mask_sensitive
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_ITALIC = re.compile(r"(?<![*\w])\*(?![*\s])(.+?)(?<![*\s])\*(?![*\w])")
+# The emphasis content stops at the next "**" (bold) or "*" (italic): with `.+?` every
+# unclosed marker rescanned the rest of the line, quadratic in a line of many of them.
+BOLD_MARKDOWN = re.compile(r"\*\*((?:[^*\n]|\*(?!\*))+?)\*\*")
+_ITALIC = re.compile(r"(?<![*\w])\*(?![*\s])([^*\n]+?)(?<![*\s])\*(?![*\w])")
 _CODE = re.compile(r"`([^`]+)`")
 _BLOCKS = " ▏▎▍▌▋▊▉█"
 
@@ -81,7 +83,7 @@ def to_markdown(report: Report) -> str:
 def _inline(text: str) -> str:
     escaped = html.escape(mask_sensitive(text), quote=False)
     escaped = _CODE.sub(r"<code>\1</code>", escaped)
-    return _ITALIC.sub(r"<em>\1</em>", _BOLD.sub(r"<strong>\1</strong>", escaped))
+    return _ITALIC.sub(r"<em>\1</em>", BOLD_MARKDOWN.sub(r"<strong>\1</strong>", escaped))
 
 
 _ACCENT, _MUTED = "#d9480f", "#868e96"

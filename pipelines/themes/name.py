@@ -33,7 +33,9 @@ _DOMAIN_STOP_WORDS = {
     "don", "didn", "doesn", "isn", "wasn", "won", "re", "pm", "took", "per", "etc", "instead",
 }
 # Incident and item ids, URLs and anything with digits say nothing about the weakness.
-_NOISE = re.compile(r"\bPM-\d{4}-\d+(?:#\w+)?|https?://\S+|\S*\d\S*")
+# The last alternative starts only where a token starts: `\S*\d\S*` alone is tried at every
+# position of a long token and is quadratic in it (a 5 MB line took hours).
+_NOISE = re.compile(r"\bPM-\d{4}-\d+(?:#\w+)?|https?://\S+|(?<!\S)[^\s\d]*\d\S*")
 # A two-word term is easier to read than two single words ("stale index" vs "stale", "index"),
 # so bigrams get this much extra weight when terms are ranked.
 BIGRAM_BOOST = 1.5

@@ -84,7 +84,8 @@ def publish(build_path: Path | str, published_path: Path | str) -> Path:
     return published_path
 
 
-def connect_readonly(path: Path | str, *, sandboxed: bool = True) -> duckdb.DuckDBPyConnection:
+def connect_readonly(path: Path | str, *, sandboxed: bool = True,
+                     memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Read-only connection for people's queries.
 
     `sandboxed` also shuts DuckDB's access to files and the network (read_csv, COPY, ATTACH,
@@ -96,6 +97,8 @@ def connect_readonly(path: Path | str, *, sandboxed: bool = True) -> duckdb.Duck
             f"no warehouse at {path}: build one with `make run` (or `emberline run`), "
             "or point EMBERLINE_DB at an existing one")
     config = {"access_mode": "READ_ONLY"}
+    if memory_limit:  # an ad-hoc query: one thread builds one result chunk at a time, not one per core
+        config |= {"memory_limit": memory_limit, "threads": "1"}
     if sandboxed:
         config |= {"enable_external_access": "false", "autoload_known_extensions": "false",
                    "autoinstall_known_extensions": "false", "lock_configuration": "true"}

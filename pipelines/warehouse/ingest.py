@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import stat
+import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ import polars as pl
 from pipelines.postmortems.convert import (DOCX_SUFFIXES, HTML_SUFFIXES, MARKDOWN_SUFFIXES, MAX_EXPORT_BYTES,
                                            WEB_ARCHIVE_SUFFIXES, to_markdown)
 from pipelines.postmortems.lint import lint_parsed
+from pipelines.postmortems.meaning import seconds_loading
 from pipelines.postmortems.model import ParsedFile, Problem
 from pipelines.postmortems.parse import content_hash, parse_bytes, parse_text
 from pipelines.settings import load_settings
@@ -36,6 +39,7 @@ from pipelines.warehouse.store import StoredFile, discover
 
 DEFAULT_MAX_BYTES = 5_000_000
 EXPORT_SUFFIXES = HTML_SUFFIXES | DOCX_SUFFIXES | WEB_ARCHIVE_SUFFIXES
+DEFAULT_FILE_SECONDS = 20.0
 # Below this many changed files a process pool costs more to start than it saves.
 PARALLEL_THRESHOLD = 400
 
@@ -100,16 +104,38 @@ def explain_file(path: Path) -> tuple[ParsedFile, str]:
     return result.parsed, converter
 
 
+def file_seconds_budget() -> float:
+    return float(os.environ.get("EMBERLINE_FILE_SECONDS", DEFAULT_FILE_SECONDS))
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes | None:
+    """Up to `limit` bytes, or None when `path` is not a regular file. Opened without
+    blocking and checked on the open descriptor, so a FIFO or a device named *.md (even one
+    swapped in after the folder was listed) is never waited on."""
+    with open(path, "rb", opener=_open_nonblocking) as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return None
+        return fh.read(limit)
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
 def read_and_parse(stored: StoredFile, max_bytes: int) -> _FileResult:
+    started, loading_before = time.monotonic(), seconds_loading()
     if Path(stored.rel_path).suffix.lower() in EXPORT_SUFFIXES:
         # HTML and Word exports carry pictures and markup: the converter bounds what it reads
         # after dropping them, so the raw file may be larger than a Markdown post-mortem.
         max_bytes = max(max_bytes, MAX_EXPORT_BYTES)
     try:
-        with open(stored.abs_path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
+        raw = _read_regular_file(stored.abs_path, max_bytes + 1)
     except OSError as err:
         parsed = ParsedFile(stored.rel_path, None, None, [Problem("unreadable", f"cannot read file: {err.strerror}")])
+        return _FileResult(stored, parsed, [])
+    if raw is None:
+        parsed = ParsedFile(stored.rel_path, None, None, [Problem(
+            "not_a_file", "not a regular file (a pipe, socket or device); not read")])
         return _FileResult(stored, parsed, [])
     if len(raw) > max_bytes:
         parsed = ParsedFile(stored.rel_path, None, None, [Problem(
@@ -120,12 +146,22 @@ def read_and_parse(stored: StoredFile, max_bytes: int) -> _FileResult:
     try:
         parsed = parse_stored(raw, stored.rel_path, max_bytes,
                               _heading_aliases(os.environ.get("EMBERLINE_POSTMORTEMS")))
-        return _FileResult(stored, parsed, lint_parsed(parsed))
+        findings = lint_parsed(parsed)
     except Exception as err:  # noqa: BLE001 - one odd file must never stop the run
         parsed = ParsedFile(stored.rel_path, content_hash(raw), None, [Problem(
-            "parse_error", f"emberline could not parse this file ({type(err).__name__}: {err}); not loaded. "
+            "parse_error", f"emberline could not parse this file ({type(err).__name__}); not loaded. "
                            "Please report it with the file attached.")])
         return _FileResult(stored, parsed, [])
+    # Every pattern is linear, so no file should come near this; if one does, it is an
+    # ingest issue rather than a silent slowdown of every run.
+    elapsed = time.monotonic() - started - (seconds_loading() - loading_before)
+    budget = file_seconds_budget()
+    if elapsed > budget:
+        parsed = ParsedFile(stored.rel_path, content_hash(raw), None, [Problem(
+            "over_time_budget", f"took {elapsed:.1f} s to parse and lint, over the {budget:g} s a file may take "
+                                "(EMBERLINE_FILE_SECONDS); not loaded. Please report it with the file attached.")])
+        return _FileResult(stored, parsed, [])
+    return _FileResult(stored, parsed, findings)
 
 
 def _without_cyclic_gc(func):

@@ -175,7 +175,7 @@ def test_hints_point_at_the_stores_template():
 
 
 def test_every_rule_is_declared_once_with_a_hint_and_profiles():
-    assert sorted(RULES) == [f"EL{n:03d}" for n in range(1, 12)]
+    assert sorted(RULES) == [f"EL{n:03d}" for n in range(1, 13)]  # EL012 lives with the eval suite
     for registered in RULES.values():
         assert registered.hint and registered.severity in ("error", "warning")
         assert set(registered.profiles) <= {"ai", "legacy"} and registered.profiles

@@ -1,0 +1,75 @@
+"""Sensitive data is found by kind and position, whatever hides it, and never repeated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pipelines.postmortems.lint import lint_parsed
+from pipelines.postmortems.parse import parse_text
+from pipelines.postmortems.sensitive import SensitiveMatch, find_sensitive
+from pipelines.reports.redact import mask_sensitive
+from tests.conftest import postmortem
+from tests.security.hostile import PLANTED
+
+
+@pytest.mark.parametrize("kind, text, secret", PLANTED, ids=[p[2] for p in PLANTED])
+def test_every_planted_secret_is_found_with_its_kind_and_masked(kind, text, secret):
+    found = find_sensitive(text)
+    assert [m.kind for m in found] == [kind]
+    masked = mask_sensitive(text)
+    assert secret not in masked and find_sensitive(masked) == []
+    assert text.split()[0] in masked  # the words around it stay
+
+
+def test_a_connection_string_is_a_credential_not_an_email():
+    found = find_sensitive("postgres://svc:s3cret@db.example.com/app")
+    assert [m.kind for m in found] == ["connection_string"]
+
+
+def test_a_private_key_block_is_masked_line_by_line():
+    text = ("key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+            "-----END OPENSSH PRIVATE KEY-----\nafter")
+    assert {m.line for m in find_sensitive(text)} == {2, 3, 4}
+    masked = mask_sensitive(text)
+    assert "b3BlbnNzaC1rZXktdjEAAAAA" not in masked and masked.endswith("after")
+
+
+@pytest.mark.parametrize("text", [
+    "look at example.com for the status page", "Secret: rotated the key at 10:00", "password: [REDACTED]",
+    "secret = ${DB_SECRET}", "Flag any hard-coded secret: API keys, passwords, tokens.", "epoch 1767225600",
+    "between 10:00:00 and 12:30:00", "std::vector and a::b", "model_version: 2024-08-06", "::1 and 127.0.0.1",
+])
+def test_ordinary_text_is_left_alone(text):
+    assert find_sensitive(text) == []
+
+
+def test_no_line_is_skipped_before_the_detectors():
+    # The old fast path skipped any line without a digit, "@", "key", "bearer" or "sk-".
+    lines = ["password: words only here", "secret = plain words", "ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ",
+             "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhYmMifQ.abcdefghijk"]
+    assert {m.line for m in find_sensitive("\n".join(lines))} == {1, 2, 3, 4}
+
+
+def test_a_line_separator_next_to_an_email_still_masks():
+    text = "reach me\u2028jane@example.com\u0085or not"
+    masked = mask_sensitive(text)
+    assert "jane@example.com" not in masked and find_sensitive(masked) == []
+
+
+def test_a_match_carries_kind_and_position_never_the_value():
+    fields = {f.name for f in dataclasses.fields(SensitiveMatch)}
+    assert fields == {"kind", "line", "start", "end"}
+    match = find_sensitive("mail jane.doe@example.com")[0]
+    assert match.masked == "[EMAIL]" and "jane" not in match.where
+
+
+def test_lint_and_date_findings_never_echo_a_secret():
+    text = postmortem().replace("started_at: 2026-03-02T14:05:00+00:00", "started_at: jane.doe@example.com")
+    text = text.replace("[CUSTOMER_NAME]", "sk-proj-abcdefghijklmnopqrstuvwx1234")
+    parsed = parse_text(text, "x.md")
+    messages = [p.message for p in parsed.problems] + [f.message for f in lint_parsed(parsed)]
+    assert any("started_at" in m for m in messages)
+    for secret in ("jane", "doe@", "example.com", "sk-", "abcdefghij", "1234"):
+        assert not any(secret in m for m in messages), secret
