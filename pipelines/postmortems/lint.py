@@ -230,7 +230,7 @@ def _blame(ctx: LintContext) -> Iterator[Hit]:
       "Replace it with a placeholder such as [EMAIL], [PHONE], [API_KEY], [CARD_NUMBER] or [IP_ADDRESS].")
 def _sensitive(ctx: LintContext) -> Iterator[Hit]:
     for match in find_sensitive(ctx.pm.markdown):
-        yield Hit(f"unredacted {match.kind.replace('_', ' ')} '{match.masked}'", match.line)
+        yield Hit(f"unredacted {match.kind.replace('_', ' ')} at {match.where}", match.line)
 
 
 @rule("EL008", "timeline-out-of-order", "warning", "Order timeline entries by time, or fix the timestamp.")

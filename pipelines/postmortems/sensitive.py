@@ -50,6 +50,9 @@ PLACEHOLDERS = {
     "ip_address": "[IP_ADDRESS]",
 }
 
+# A URL, for the card rule only: bounded, one pass.
+_URL_SPAN = re.compile(r"[a-z][a-z0-9+.-]{0,15}://[^\s)\]>]{1,2000}", re.I)
+
 
 @dataclass(frozen=True)
 class SensitiveMatch:
@@ -287,9 +290,13 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
     for m in _PHONE.finditer(text):
         if not _DATE_LIKE.match(m.group(0)):
             yield "phone", m.start(), m.end()
+    # Long digit runs inside a URL are ids and timestamps (a tweet, a dashboard's time range),
+    # never a card typed into a post-mortem.
+    urls = [u.span() for u in _URL_SPAN.finditer(text)] if "://" in text else []
     for m in _CARD.finditer(text):
         digits = "".join(ch for ch in m.group(0) if ch.isdigit())
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1 \
+                and not any(start <= m.start() < end for start, end in urls):
             yield "card_number", m.start(), m.end()
     for m in _IPV4.finditer(text):
         if m.group(0) not in _HARMLESS_IPS:

@@ -153,3 +153,12 @@ def test_what_went_wrong_under_lessons_is_a_lesson_not_the_causes():
 def test_every_cause_gets_a_category_and_vendor_names_are_no_evidence():
     pm = parse("# T\n\n## Root causes\n\n- OpenAI and Anthropic were mentioned in the outage notes.\n")
     assert pm.root_causes[0].category == "other" and pm.root_causes[0].category_source == "inferred"
+
+
+def test_an_impossible_time_costs_that_entry_its_time_not_the_file():
+    text = ("# T\n\n## Timeline\n\n- 2026-03-02 10:00 UTC deploy\n- 24:00 alert fired\n"
+            "- 2026-13-05 11:00 rollback\n- 2026-03-02 12:30 resolved\n")
+    pm = parse(text)
+    times = [e.at.strftime("%H:%M") if e.at else None for e in pm.timeline]
+    assert times == ["10:00", None, None, "12:30"]
+    assert pm.started_at == datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)

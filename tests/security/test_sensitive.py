@@ -73,3 +73,9 @@ def test_lint_and_date_findings_never_echo_a_secret():
     assert any("started_at" in m for m in messages)
     for secret in ("jane", "doe@", "example.com", "sk-", "abcdefghij", "1234"):
         assert not any(secret in m for m in messages), secret
+
+
+def test_a_long_number_inside_a_url_is_an_id_not_a_card():
+    # A Luhn-valid run in a status link (tweet ids, dashboard time ranges) is not a card typed in.
+    assert find_sensitive("see https://example.com/status/4111111111111111 for the thread") == []
+    assert [m.kind for m in find_sensitive("card 4111 1111 1111 1111 charged")] == ["card_number"]
