@@ -188,7 +188,7 @@ def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCa
 def gaps_from_text(doc: Document, sections: dict[str, Section]) -> list[EvalGap]:
     """Sentences saying why tests, evals, review, monitoring or drills did not catch it."""
     found = [(line, s) for key, line, s in _all_sentences(doc, sections)
-             if key not in ("action_items", "timeline", "advice") and is_gap(s) and not is_promise(s)
+             if key not in ("action_items", "mitigation", "timeline", "advice") and is_gap(s) and not is_promise(s)
              and not s.rstrip().endswith(":")]
     return [EvalGap(i, s, "analysis", line) for i, (line, s) in enumerate(found[:8], start=1)]
 

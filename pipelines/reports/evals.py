@@ -146,7 +146,8 @@ def _publishable(rows: list[dict], held_back: dict[str, str]) -> list[dict]:
     for row in rows:
         found = find_sensitive(json.dumps(row, ensure_ascii=False))
         if found:
-            incident = mask_sensitive(str(row.get("incident_id") or "an incident"))
+            incident = str(row.get("incident_id") or "")
+            incident = incident if incident and not find_sensitive(incident) else "an incident"
             held_back[incident] = (f"{incident}: held back from the eval export, it still has sensitive data "
                                    f"({describe(found)}); fix the post-mortem and re-run")
         else:

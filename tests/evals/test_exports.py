@@ -140,13 +140,16 @@ def test_every_format_is_redacted(store, tmp_path):
     assert inspect_case["input"] == "my email is [EMAIL]" and inspect_case["input"] != TODO_INPUT
 
 
-def test_writing_refuses_a_text_that_could_not_be_masked(monkeypatch, store, tmp_path):
+def test_a_case_that_could_not_be_masked_is_held_back_and_nothing_leaks(monkeypatch, store, tmp_path):
     import pipelines.reports.evals as evals
 
     write(store / "a.md", postmortem("PM-2026-001"))
     database = build_warehouse(store, tmp_path / "w.duckdb", themes=False)
     monkeypatch.setattr(evals, "mask_sensitive", lambda text: text + " leaked@example.com" if text else text)
-    with duckdb.connect(str(database), read_only=True) as con, pytest.raises(SensitiveDataError):
-        evals.write_eval_exports(con, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+    with duckdb.connect(str(database), read_only=True) as con:
+        export = evals.write_eval_exports(con, tmp_path / "out")
+    assert list(export.held_back) == ["PM-2026-001"] and export.cases == 0
+    assert "sensitive data" in export.held_back["PM-2026-001"]
+    for text in [*(path.read_text() for path in export.files.values()), *export.held_back.values()]:
+        assert "leaked@example.com" not in text
     assert (PROJECT_ROOT / ".ci" / "promptfoo" / "package.json").exists()
