@@ -60,7 +60,7 @@ webhook_url: null
 
 # Where outputs go. Left empty, the warehouse lives outside this repository in
 # ~/.local/share/emberline/<folder>-<hash>/ and reports and exports next to it. Keep reports
-# outside this folder: every *.md under it is read as a post-mortem.
+# outside this folder: every Markdown, text, HTML and Word file under it is read as a post-mortem.
 outputs:
   warehouse: null
   reports: null

@@ -22,7 +22,8 @@ INGEST_TABLES = {
 
 postmortem_files = dg.AssetSpec(
     "postmortem_files",
-    description="The post-mortem store: every *.md under EMBERLINE_POSTMORTEMS (data/postmortems by default).",
+    description="The post-mortem store: every post-mortem file (.md, .markdown, .txt, .html, .docx) under "
+                "EMBERLINE_POSTMORTEMS (data/postmortems by default).",
     group_name="ingest",
     kinds={"markdown"},
 )

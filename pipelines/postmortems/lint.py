@@ -194,6 +194,7 @@ def _no_eval_case(ctx: LintContext) -> Iterator[Hit]:
       "Give every open systemic action item an owning team or role and a deadline (YYYY-MM-DD); a done item "
       "needs only its owner.")
 def _action_without_owner(ctx: LintContext) -> Iterator[Hit]:
+    hits = []
     for item in ctx.pm.action_items:
         if item.kind != "systemic":
             continue
@@ -201,7 +202,16 @@ def _action_without_owner(ctx: LintContext) -> Iterator[Hit]:
         wanted = (("owner", item.owner),) if finished else (("owner", item.owner), ("deadline", item.deadline))
         missing = [name for name, value in wanted if not value]
         if missing:
-            yield Hit(f"action item '{_short(item.text)}' has no {' or '.join(missing)}", item.line, ctx.softened())
+            hits.append(Hit(f"action item '{_short(item.text)}' has no {' or '.join(missing)}", item.line,
+                            ctx.softened()))
+    if ctx.profile == "legacy" and len(hits) > 1:
+        # A free-form post-mortem states commitments in prose, rarely with owners: one warning
+        # that points at the first, not one per sentence (as for its missing sections).
+        lines = ", ".join(str(h.line) for h in hits[:5] if h.line) + (" and more" if len(hits) > 5 else "")
+        yield Hit(f"{len(hits)} action items lack an owner or deadline (lines {lines}); the first: "
+                  f"{hits[0].message}", hits[0].line, ctx.softened())
+        return
+    yield from hits
 
 
 @rule("EL005", "late-postmortem", "warning",

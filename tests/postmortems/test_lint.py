@@ -179,3 +179,11 @@ def test_every_rule_is_declared_once_with_a_hint_and_profiles():
     for registered in RULES.values():
         assert registered.hint and registered.severity in ("error", "warning")
         assert set(registered.profiles) <= {"ai", "legacy"} and registered.profiles
+
+
+def test_a_legacy_file_gets_one_warning_for_its_ownerless_actions_not_one_per_sentence():
+    text = ("# Outage\n\n## Root cause\n\nA bad flag.\n\n## What we will do\n\n"
+            "- Add a canary for the flag service\n- Alert on config load failures\n- Document the rollback\n")
+    findings = [f for f in lint_parsed(parse_text(text, "x.md"), LintOptions()) if f.rule_id == "EL004"]
+    assert len(findings) == 1 and findings[0].severity == "warning"
+    assert findings[0].message.startswith("3 action items lack an owner or deadline (lines 9, 10, 11)")
