@@ -245,14 +245,21 @@ def _nested_key_line(markdown: str, key: str, after: int | None) -> int | None:
 def _without_sensitive_verbatim_fields(fm: dict, field_lines: dict[str, int], problems: list[Problem]) -> dict:
     """The front matter minus every exported-as-is field whose value holds sensitive data."""
     kept = dict(fm)
+    # One scan of every such value, a line each (the scanner's cost is mostly per call).
+    owners, lines = [], []
     for key in _VERBATIM_FIELDS:
         value = fm.get(key)
-        if value is None:
-            continue
-        values = value if isinstance(value, list) else [value]
-        found = [m for v in values if v is not None for m in find_sensitive(str(v))]
+        for v in (value if isinstance(value, list) else [value]):
+            if v is not None:
+                owners.append(key)
+                lines.append(" ".join(str(v).splitlines()))
+    found_by_key: dict[str, set[str]] = {}
+    for match in find_sensitive("\n".join(lines)) if lines else []:
+        found_by_key.setdefault(owners[match.line - 1], set()).add(match.kind)
+    for key in _VERBATIM_FIELDS:
+        found = found_by_key.get(key)
         if found:
-            kinds = ", ".join(sorted({m.kind.replace("_", " ") for m in found}))
+            kinds = ", ".join(sorted(kind.replace("_", " ") for kind in found))
             problems.append(Problem("sensitive_value", f"{key} holds sensitive data ({kinds}); the field is left "
                                     "empty, since it is published as it is: replace the value",
                                     field_lines.get(key), "warning"))

@@ -150,12 +150,14 @@ def classify(heading: str, aliases: dict[str, str] | None = None,
     return None, "none"
 
 
-def find_headings(doc: Document, aliases: dict[str, str] | None = None, semantic=None) -> list[Heading]:
+def find_headings(doc: Document, aliases: dict[str, str] | None = None) -> list[Heading]:
+    """Headings with the key their words give (aliases, then rules); the meaning step comes
+    later, and only for headings whose place in the document leaves them open."""
     headings = []
     for block in doc.headings():
         if block.quoted:
             continue  # a heading quoted in a sample output is not a section of this file
-        key, how = classify(block.text, aliases, semantic)
+        key, how = classify(block.text, aliases)
         headings.append(Heading(block.level, block.text, block.line, key, how))
     return headings
 
@@ -167,7 +169,7 @@ def split_sections(doc: Document, aliases: dict[str, str] | None = None, semanti
     The title is the first level-1 heading that is not itself a known section. When a key
     appears twice (say, two "Follow-ups" headings), the bodies and blocks are joined.
     """
-    headings = find_headings(doc, aliases, semantic)
+    headings = find_headings(doc, aliases)
     title_index = _title_heading(headings)
     title = headings[title_index].text if title_index is not None else None
 
@@ -185,6 +187,11 @@ def split_sections(doc: Document, aliases: dict[str, str] | None = None, semanti
         elif parent_key in _KEEPS_CHILDREN and not (h.key in _ESCAPES and _names_section_plainly(h.text)):
             key = parent_key
         else:
+            if h.key is None and semantic is not None and parent_key is None:
+                # Only a heading no rule knows and no parent section claims is worth the
+                # model: a cause's own sub-heading under "Root causes" never is.
+                h.key = semantic(h.text)
+                h.how = "meaning" if h.key is not None else "none"
             key = h.key if h.key is not None else parent_key
         if key is not None and h.key is None and i != title_index:
             h.how = "parent"

@@ -89,19 +89,28 @@ def normalise(text: str) -> tuple[str, list[int] | None]:
         return text, None
     out: list[str] = []
     source: list[int] = []
-    for index, ch in enumerate(text):
-        if ch.isascii():
-            out.append(ch)
-            source.append(index)
-            continue
+    done = 0  # ASCII runs are copied whole: most of a post-mortem is ASCII around a few dashes
+    for m in _NON_ASCII.finditer(text):
+        index = m.start()
+        if index > done:
+            out.append(text[done:index])
+            source.extend(range(done, index))
+        done = index + 1
+        ch = m.group(0)
         if ch in _INVISIBLE:
             continue
         folded = unicodedata.normalize("NFKC", ch)
         if "\n" in folded:
             folded = folded.replace("\n", " ")
-        out.extend(folded)
+        out.append(folded)
         source.extend([index] * len(folded))
+    if done < len(text):
+        out.append(text[done:])
+        source.extend(range(done, len(text)))
     return "".join(out), source
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 # "jane dot doe at example dot com", "jane[at]example[dot]com", "jane (at) example.com".
