@@ -183,6 +183,8 @@ def _without_html_comments(text: str) -> str:
         start = closing + 3
     out.append(text[start:])
     return "".join(out)
+
+
 _HEADING_LINE = re.compile(r"^#+ .*$", re.M)
 _WORDLIKE = re.compile(r"[A-Za-z0-9]{2,}")
 _EMPHASIS = re.compile(r"\*\*|__|`")
