@@ -30,7 +30,7 @@ TZINFOS: dict[str, object] = {
 _ZONE_NAMES = {
     "PT": "America/Los_Angeles", "PACIFIC": "America/Los_Angeles", "MT": "America/Denver",
     "CT": "America/Chicago", "ET": "America/New_York", "EASTERN": "America/New_York",
-    "CENTRAL": "America/Chicago", "CEWT": "Europe/Berlin",
+    "CENTRAL": "America/Chicago",
 }
 for _abbr, _zone in _ZONE_NAMES.items():
     TZINFOS[_abbr] = ZoneInfo(_zone)
@@ -48,7 +48,7 @@ _DATE_FORMS = (
     rf"{_YEAR}-[01]\d-[0-3]\d",
     rf"{_YEAR}/[01]?\d/[0-3]?\d",
     rf"[01]?\d/[0-3]?\d/{_YEAR}",
-    rf"[01]\d-[0-3]\d(?=\s(?:[01]?\d|2[0-3]):)",  # "[03-26 17:40]": month-day, only before a time
+    r"[01]\d-[0-3]\d(?=\s(?:[01]?\d|2[0-3]):)",  # "[03-26 17:40]": month-day, only before a time
     rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{{0,6}},?\s)?{_MONTH}\s{_DAY}(?:,?\s(?:of\s)?{_YEAR})?",
     rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{{0,6}},?\s)?{_DAY}\s(?:of\s)?{_MONTH},?(?:\s{_YEAR})?",
 )

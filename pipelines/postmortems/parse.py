@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from pipelines.postmortems.front_matter import (
     _DATE_FIELDS,
     _apply_front_matter,
-    _as_datetime,
     _as_float,
     _as_int,
     _split_front_matter,
 )
 from pipelines.postmortems.model import (
     ACTION_STATUSES,
-    CATEGORIES,
     REQUIRED_SECTIONS,
     ActionItem,
     EvalGap,
@@ -40,6 +38,7 @@ from pipelines.postmortems.model import (
 )
 from pipelines.postmortems import dates as datefind
 from pipelines.postmortems import markdown, prose
+from pipelines.postmortems.classify import CATEGORY_SYNONYMS, classify_event, infer_category, normalise_category
 from pipelines.postmortems.sections import split_sections
 
 ID_PATTERN = re.compile(r"\bPM-\d{4}-\d{3,}\b")
@@ -121,9 +120,10 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
         pm.customer_impact = _clean_block(sections["impact"].text) or None
 
     zone = datefind.stated_zone(text) or timezone.utc
-    reference_year = _reference_year(pm, doc, source_path)
+    published = _publication_block(doc)  # (block, date) of the date line under the title, or None
+    reference_year = _reference_year(pm, doc, source_path, published)
     pm.timeline = parse_timeline(sections.get("timeline"), pm.started_at, zone=zone, default_year=reference_year)
-    _no_events_after_publication(pm.timeline, doc)
+    _no_events_after_publication(pm.timeline, published)
     if not pm.timeline and front is None:
         pm.timeline = prose.narrative_events(doc, sections, zone=zone, default_year=reference_year)
     pm.root_causes = parse_root_causes(sections.get("root_causes"))
@@ -148,7 +148,7 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
         pm.model_config = parse_model_config_section(sections["model_config"].text)
 
     if front is None:
-        _dates_from_text(pm, doc, zone, reference_year)
+        _dates_from_text(pm, doc, zone, reference_year, published)
         severity = re.search(r"\bsev(?:erity)?[\s:-]{0,3}([1-4])\b", text, re.I)
         pm.severity = pm.severity or (f"SEV{severity.group(1)}" if severity else None)
 
@@ -228,33 +228,6 @@ def _top_level_items(section: Section) -> list[tuple[int, list[str]]]:
 # --------------------------------------------------------------------------------------
 # Timeline
 
-_KIND_WORDS = (
-    ("resolution", ("resolved", "resolution", "all clear", "closed the incident", "incident closed", "back to normal",
-                    "fully recovered", "recovered")),
-    ("mitigation", ("rolled back", "rollback", "roll back", "reverted", "revert", "mitigat", "disabled", "failover",
-                    "failed over", "hotfix", "pinned", "turned off", "switched", "flag off", "purged", "flushed",
-                    "re-ran", "rebuilt", "restored", "deployed fix", "shipped fix", "back to the", "pin ")),
-    ("detection", ("alert", "paged", "page ", "detected", "noticed", "reported", "ticket", "fired", "spike",
-                   "complain", "escalat", "flagged", "dashboard")),
-    ("diagnosis", ("investigat", "identified", "found", "diagnos", "root cause", "confirmed", "traced", "bisect",
-                   "correlat", "narrowed", "suspect", "showed", "trace", "inspect", "reproduc")),
-    ("change", ("deploy", "released", "merged", "shipped", "rolled out", "rollout", "changed", "updated", "upgrade",
-                "migrat", "started", "began", "finished", "completed", "ran ")),
-)
-
-
-# One alternation per kind: a single search instead of a substring test per word.
-_KIND_PATTERNS = tuple((kind, re.compile("|".join(map(re.escape, words)))) for kind, words in _KIND_WORDS)
-
-
-def classify_event(text: str) -> str:
-    lowered = text.lower()
-    for kind, pattern in _KIND_PATTERNS:
-        if pattern.search(lowered):
-            return kind
-    return "other"
-
-
 _LEADING_MARKUP = re.compile(r"^[\s|*_`\[(]{1,20}")
 _LEADING_SEPARATORS = re.compile(r"^[\s*_`|:\])—–-]{1,20}")
 
@@ -328,70 +301,6 @@ _FIELD = re.compile(
     r"|eval gap|why (?:our )?tests? (?:missed|didn't catch)(?: it)?|eval coverage)\s*[:：]\s*(?P<value>.*)$",
     re.I,
 )
-_CATEGORY_SYNONYMS = {
-    "prompt": "prompt", "prompts": "prompt", "prompting": "prompt", "prompt change": "prompt",
-    "retrieval": "retrieval", "rag": "retrieval", "index": "retrieval", "search": "retrieval",
-    "model": "model", "model behaviour": "model", "model behavior": "model",
-    "config": "config", "configuration": "config", "settings": "config",
-    "upstream-provider": "upstream-provider", "upstream provider": "upstream-provider", "upstream": "upstream-provider",
-    "provider": "upstream-provider", "vendor": "upstream-provider", "third party": "upstream-provider",
-    "data": "data", "data quality": "data", "dataset": "data",
-    "infrastructure": "infrastructure", "infra": "infrastructure", "platform": "infrastructure",
-    "process": "process", "human process": "process", "review process": "process",
-    "other": "other",
-}
-# Evidence for a category, as word stems (matched at a word start): what kind of thing failed,
-# never who sells it. A provider's name says nothing: OpenAI's own post-mortem is not an
-# upstream-provider incident, and "outage" is what every post-mortem is about.
-_CATEGORY_KEYWORDS = (
-    ("upstream-provider", ("provider", "upstream", "third-party", "third party", "429", "rate limit", "rate-limit",
-                           "api degradation", "deprecat", "vendor", "supply chain", "supply-chain", "dependency",
-                           "dependencies", "package index", "malicious package")),
-    ("retrieval", ("index", "retriev", "embedding", "rag ", "vector", "chunk", "re-index", "reindex", "corpus",
-                   "search result")),
-    ("prompt", ("prompt", "system message", "few-shot", "instruction")),
-    ("config", ("config", "temperature", "top_p", "max_tokens", "feature flag", "setting", "environment variable",
-                "override", "parameter", "permission", "grant", "token", "credential", "pinned", "unpinned",
-                "version")),
-    ("data", ("dataset", "data set", "training data", "label", "contamina", "fine-tun", "pii", "personal data",
-              "feature file", "schema", "duplicate row", "normaliz", "normalis")),
-    ("infrastructure", ("gpu", "cache", "latency", "kubernetes", "timeout", "queue", "capacity", "memory", "node",
-                        "deploy", "database", "network", "dns", "server", "cluster", "certificate", "load balanc",
-                        "backbone", "crash", "disk", "cpu", "overload")),
-    ("model", ("model", "hallucinat", "tokenizer", "weights", "refus")),
-    ("process", ("review", "process", "runbook", "on-call", "oncall", "approval", "checklist", "skipped", "manual",
-                 "test plan", "procedure", "coverage", "documentation")),
-)
-_CATEGORY_PATTERNS = tuple((cat, re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + ")", re.I))
-                           for cat, words in _CATEGORY_KEYWORDS)
-
-
-def normalise_category(value: str | None) -> str | None:
-    if not value:
-        return None
-    v = re.sub(r"[`*_\[\]()]", "", value).strip().lower()
-    v = re.split(r"[,;/|(]| - | — ", v)[0].strip()
-    if v in CATEGORIES:
-        return v
-    if v in _CATEGORY_SYNONYMS:
-        return _CATEGORY_SYNONYMS[v]
-    for word, cat in _CATEGORY_SYNONYMS.items():
-        if v.startswith(word):
-            return cat
-    return "other"
-
-
-def infer_category(text: str) -> str:
-    """The category a cause's words point to; "other" when they point nowhere, so every
-    cause has one (marked inferred by the caller)."""
-    best, best_score = "other", 0
-    for cat, pattern in _CATEGORY_PATTERNS:
-        score = sum(1 for _ in pattern.finditer(text[:5000]))
-        if score > best_score:
-            best, best_score = cat, score
-    return best
-
-
 def _cause_from_block(seq: int, title: str, lines: list[str], line: int) -> RootCause | None:
     fields: dict[str, str] = {}
     rest: list[str] = []
@@ -419,7 +328,7 @@ def _cause_from_block(seq: int, title: str, lines: list[str], line: int) -> Root
     elif tag:
         title = tag.group(2)
     lead = re.match(r"^([A-Za-z -]{3,20}):\s+(.*)$", title)
-    if lead and lead.group(1).lower().strip() in _CATEGORY_SYNONYMS and "category" not in fields:
+    if lead and lead.group(1).lower().strip() in CATEGORY_SYNONYMS and "category" not in fields:
         fields["category"] = lead.group(1)
         title = lead.group(2)
 
@@ -848,10 +757,9 @@ def _publication_block(doc: markdown.Document):
     return None
 
 
-def _no_events_after_publication(events: list[TimelineEvent], doc: markdown.Document) -> None:
+def _no_events_after_publication(events: list[TimelineEvent], published) -> None:
     """An entry written without a year ("[12-05 16:21]") that lands after the text was
     published happened the year before: nothing in a post-mortem happens after it is written."""
-    published = _publication_block(doc)
     if published is None:
         return
     limit = published[1].at + timedelta(days=2)
@@ -863,7 +771,7 @@ def _no_events_after_publication(events: list[TimelineEvent], doc: markdown.Docu
                 event.at = event.at - timedelta(days=365)
 
 
-def _reference_year(pm: PostMortem, doc: markdown.Document, source_path: str) -> int | None:
+def _reference_year(pm: PostMortem, doc: markdown.Document, source_path: str, published) -> int | None:
     """The year a date written without one ("March 26", "[03-26 17:40]") most likely means."""
     if pm.started_at:
         return pm.started_at.year
@@ -872,7 +780,6 @@ def _reference_year(pm: PostMortem, doc: markdown.Document, source_path: str) ->
         year = datefind.year_in(text)
         if year:
             return year
-    published = _publication_block(doc)
     if published:
         return published[1].at.year
     file_date = datefind.date_in_file_name(Path(source_path).name)
@@ -885,10 +792,9 @@ def _reference_year(pm: PostMortem, doc: markdown.Document, source_path: str) ->
     return None
 
 
-def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | None) -> None:
+def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | None, published) -> None:
     """Dates of a file without front matter: key lines ("Started: ...", "Incident began at ...
     and ended at ..."), the timeline, a date in the title, the first dated sentence."""
-    published = _publication_block(doc)
     if published:
         _set_date(pm, "postmortem_published_at", published[1].at, "text")
     for block in doc.blocks:

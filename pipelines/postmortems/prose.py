@@ -14,6 +14,7 @@ import re
 from datetime import datetime, timezone
 
 from pipelines.postmortems import dates as datefind
+from pipelines.postmortems.classify import classify_event, infer_category
 from pipelines.postmortems.markdown import Document, plain_text
 from pipelines.postmortems.model import ActionItem, EvalGap, RootCause, Section, TimelineEvent
 
@@ -152,8 +153,6 @@ def _title(sentence: str, limit: int = 120) -> str:
 
 
 def _cause(seq: int, sentence: str, line: int) -> RootCause:
-    from pipelines.postmortems.parse import infer_category  # one definition of categories
-
     category = infer_category(sentence)
     return RootCause(seq, _title(sentence), category, "inferred" if category else None, sentence, None, line)
 
@@ -188,7 +187,8 @@ def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCa
 def gaps_from_text(doc: Document, sections: dict[str, Section]) -> list[EvalGap]:
     """Sentences saying why tests, evals, review, monitoring or drills did not catch it."""
     found = [(line, s) for key, line, s in _all_sentences(doc, sections)
-             if key not in ("action_items", "mitigation", "timeline", "advice") and is_gap(s) and not is_promise(s)
+             if key not in ("action_items", "mitigation", "timeline", *SKIPPED_SECTIONS) and is_gap(s)
+             and not is_promise(s)
              and not s.rstrip().endswith(":")]
     return [EvalGap(i, s, "analysis", line) for i, (line, s) in enumerate(found[:8], start=1)]
 
@@ -234,7 +234,7 @@ def actions_from_text(doc: Document, sections: dict[str, Section], start_seq: in
     the future, else anywhere in the text."""
     items = []
     for key, line, sentence in _all_sentences(doc, sections):
-        if key in ("timeline", "advice") or not is_commitment(sentence) or sentence.rstrip().endswith(":"):
+        if key in ("timeline", *SKIPPED_SECTIONS) or not is_commitment(sentence) or sentence.rstrip().endswith(":"):
             continue
         if key not in ACTION_SECTIONS and not re.search(r"\bwe\b|\bour\b", sentence, re.I):
             continue
@@ -278,8 +278,6 @@ def actions_after_lead_ins(doc: Document, taken: set[int], start_seq: int = 1) -
 def narrative_events(doc: Document, sections: dict[str, Section], *, zone=None,
                      default_year: int | None = None) -> list[TimelineEvent]:
     """No timeline section: the sentences that give a clock time are the events."""
-    from pipelines.postmortems.parse import classify_event
-
     zone = zone or timezone.utc
     events: list[TimelineEvent] = []
     last: datetime | None = None
