@@ -5,9 +5,9 @@
 Reads the real public post-mortems in ../shared/eval/realworld/store (never copied into this
 repository) and scores the parser against their human labels with the set's own rule
 (README there): a labelled item is found when an extracted item of the same file and list
-contains one of its match phrases; each extracted item matches at most one label (greedy, in
-label order). Dates are right within one day; a null label is right only when we return no
-date too. Prints one row per file and the totals, micro-averaged, overall and for the
+contains one of its match phrases; each extracted item matches at most one label (a maximum
+bipartite matching, which the set's README allows). Dates are right within one day; a null
+label is right only when we return no date too. Prints one row per file and the totals, micro-averaged, overall and for the
 AI-related files.
 """
 
@@ -34,21 +34,31 @@ def _norm(text: str) -> str:
 
 
 def score(labeled: list[dict], extracted: list[str]) -> tuple[int, int, list[int]]:
-    """(labels found, extracted items that matched, index of each found label's match or -1)."""
-    used: set[int] = set()
-    found, hits = 0, []
+    """(labels found, extracted items that matched, index of each found label's match or -1).
+
+    A maximum bipartite matching between labels and extracted items (the set's README allows
+    it beside greedy assignment): greedy in label order lets a long item that mentions two
+    labels take the first and leave the second unmatched although another item names it."""
     texts = [_norm(t) for t in extracted]
-    for item in labeled:
-        phrases = [_norm(p) for p in item["match"]]
-        hit = -1
-        for j, text in enumerate(texts):
-            if j not in used and any(p in text for p in phrases):
-                used.add(j)
-                found += 1
-                hit = j
-                break
-        hits.append(hit)
-    return found, len(used), hits
+    fits = [[j for j, text in enumerate(texts) if any(_norm(p) in text for p in item["match"])]
+            for item in labeled]
+    owner: dict[int, int] = {}  # extracted item -> label
+
+    def augment(label: int, seen: set[int]) -> bool:
+        for j in fits[label]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or augment(owner[j], seen):
+                    owner[j] = label
+                    return True
+        return False
+
+    for label in range(len(labeled)):
+        augment(label, set())
+    hits = [-1] * len(labeled)
+    for j, label in owner.items():
+        hits[label] = j
+    return len(owner), len(owner), hits
 
 
 def _date_right(label: str | None, got: date | None) -> bool:

@@ -39,7 +39,7 @@ from pipelines.postmortems.model import (
 from pipelines.postmortems import dates as datefind
 from pipelines.postmortems import markdown, prose
 from pipelines.postmortems.classify import CATEGORY_SYNONYMS, classify_event, infer_category, normalise_category
-from pipelines.postmortems.sections import split_sections
+from pipelines.postmortems.sections import section_key, split_sections
 
 ID_PATTERN = re.compile(r"\bPM-\d{4}-\d{3,}\b")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.*)$")
@@ -126,9 +126,13 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
     _no_events_after_publication(pm.timeline, published)
     if not pm.timeline and front is None:
         pm.timeline = prose.narrative_events(doc, sections, zone=zone, default_year=reference_year)
-    pm.root_causes = parse_root_causes(sections.get("root_causes"))
+    pm.root_causes = parse_root_causes(sections.get("root_causes"), free_form=front is None)
     if not pm.root_causes:
         pm.root_causes = prose.causes_from_text(doc, sections)
+    if front is None:
+        # Free-form reviews list contributing factors under "What went wrong" in their lessons.
+        pm.root_causes = prose.add_contributing_factors(pm.root_causes,
+                                                        prose.contributing_factors(sections.get("lessons")))
     pm.eval_gaps = parse_eval_gaps(sections.get("eval_gap"), pm.root_causes)
     if front is None:
         # Free-form texts explain what checks missed wherever they happen to: a gap section
@@ -372,7 +376,20 @@ def _block_lines(blocks: list) -> list[str]:
     return lines
 
 
-def parse_root_causes(section: Section | None) -> list[RootCause]:
+def _causes_under_subheading(seq: int, heading, body: list) -> list[RootCause]:
+    """A free-form sub-heading of the causes section: often background ("How the sensor
+    loads content") before the part that tells what failed. Its causal sentences are the
+    causes; a body without any counts only when the heading itself names a cause."""
+    found = prose.causes_in_blocks(body, kinds=("paragraph", "item"), start_seq=seq)
+    if found:
+        return found
+    if prose.is_causal(heading.text + ".") or section_key(heading.text) == "root_causes":
+        cause = _cause_from_block(seq, heading.text, _block_lines(body), heading.line)
+        return [cause] if cause else []
+    return []
+
+
+def parse_root_causes(section: Section | None, free_form: bool = False) -> list[RootCause]:
     if section is None or is_empty_text(section.text):
         return []
     causes: list[RootCause] = []
@@ -382,7 +399,14 @@ def parse_root_causes(section: Section | None) -> list[RootCause]:
         intro = blocks[:headings[0]]
         for n, i in enumerate(headings):
             end = headings[n + 1] if n + 1 < len(headings) else len(blocks)
-            cause = _cause_from_block(len(causes) + 1, blocks[i].text, _block_lines(blocks[i + 1:end]), blocks[i].line)
+            lines = _block_lines(blocks[i + 1:end])
+            if free_form and not any(_FIELD.match(_BOLD_MARKS.sub("", x)) for x in lines):
+                if n == 0:
+                    causes += prose.causes_in_blocks(intro, kinds=("paragraph", "item"), start_seq=1)
+                if section_key(blocks[i].text) not in ("impact", "timeline", "detection"):
+                    causes += _causes_under_subheading(len(causes) + 1, blocks[i], blocks[i + 1:end])
+                continue
+            cause = _cause_from_block(len(causes) + 1, blocks[i].text, lines, blocks[i].line)
             if cause:
                 causes.append(cause)
         if not causes and intro:

@@ -27,7 +27,19 @@ _CAUSAL = re.compile(
     r"(?:from|in)|stemm(?:ed|ing) from|led to|leading to|owing to|as a result of|the result of|responsible for|"
     r"contribut(?:ed|ing|or)|the reason|bug|defect|flaw|regression|misconfigur\w*|mistakenly|inadvertently|"
     r"unintentionally|unintended|incorrect(?:ly)?|wrong(?:ly)?|faulty|broken|broke|failed to|did not (?:filter|check|"
-    r"validate|handle|account)|was not (?:configured|deployed|designed|handled)|assum(?:ed|ption)s?)\b",
+    r"validate|handle|account)|was not (?:configured|deployed|designed|handled)|assum(?:ed|ption)s?|"
+    # security incidents tell their cause as an attack
+    r"malicious|compromis(?:e|ed|ing)|attackers?|unauthori[sz]ed|exploit(?:ed|ing)|"
+    r"(?:not|did not|didn't) work(?:ing)? as (?:intended|expected))\b",
+    re.I)
+# Connectives that explain anything ("useful because", "that matters because"): they make a
+# cause only in a sentence that also speaks of something going wrong.
+_WEAK_CAUSAL = re.compile(r"^(?:because|due to|owing to|led to|leading to|result(?:ed|ing)? (?:from|in)|"
+                          r"responsible for|the reason|assum(?:ed|ption)s?|contribut(?:ed|ing|or))$", re.I)
+_FAILURE = re.compile(
+    r"\b(?:fail\w*|errors?|outages?|incidents?|broke|broken|bugs?|crash\w*|down|unavailable|unable|could ?n[o']t|"
+    r"not|no longer|never|degraded|lost|loss|missing|wrong|problems?|issues?|overload\w*|latency|timeouts?|"
+    r"spikes?|exhaust\w*|stale|duplicate\w*|corrupt\w*|malicious|attack\w*|leak\w*|panic\w*|unexpected\w*)\b",
     re.I)
 _CHECK = re.compile(
     r"\b(?:tests?|testing|tested|evals?|evaluations?|benchmarks?|reviews?|reviewed|reviewer|presubmit|ci|canar(?:y|ies)|"
@@ -112,13 +124,38 @@ def _all_sentences(doc: Document, sections: dict[str, Section], with_block: bool
 # hypotheticals and general truths ("can lead to"), conditionals, advice, and lead-ins that
 # announce a list.
 _NOT_A_CLAIM = re.compile(
-    r"\b(?:regret|apologi[sz]e|sorry|inconvenience)\b|\b(?:can|could|may|might|would)\s(?:also\s)?(?:lead|cause|"
-    r"result|trigger|leave)\b|^(?:if|when|whenever|avoid|use|make sure|ensure|consider|always|never)\b", re.I)
+    r"\b(?:regret|apologi[sz]e|sorry|inconvenience)\b|\b(?:can|could|may|might)\s(?:also\s|potentially\s|possibly\s)?(?:lead|cause|"
+    r"result|trigger|leave)\b|^(?:if|whenever|avoid|use|make sure|ensure|consider|always|never)\b"
+    # "When a cache misses, ..." states a rule; "When the bad file was propagated, ..." tells the story.
+    r"|^when\b(?![^,]{0,160}\b(?:was|were|had|did|\w{3,}ed)\b)", re.I)
+
+
+def _announces_list(sentence: str) -> bool:
+    """A lead-in that only announces what follows ("This was caused by three problems:"), as
+    against a claim that names its cause before the colon ("... caused by the same root
+    factor: using '.' as a stop word")."""
+    if not sentence.rstrip().endswith(":"):
+        return False
+    m = _CAUSAL.search(sentence)
+    return m is None or len(sentence[m.end():].split()) < 4
+
+
+# "This is because ...", "It happened due to ...": the incident itself is what is explained.
+_EXPLAINS_INCIDENT = re.compile(r"\b(?:this|that|it|which) (?:is|was|happened|occurred)(?: \w+ly)? (?:because|due to)\b",
+                                re.I)
+
+
+def _claims_cause(sentence: str) -> bool:
+    cues = [m.group(0) for m in _CAUSAL.finditer(sentence)]
+    if not cues:
+        return False
+    return not all(_WEAK_CAUSAL.match(c) for c in cues) or bool(_FAILURE.search(sentence)) \
+        or bool(_EXPLAINS_INCIDENT.search(sentence))
 
 
 def is_causal(sentence: str) -> bool:
-    return bool(_CAUSAL.search(sentence)) and not _ADVICE.search(sentence) \
-        and not _NOT_A_CLAIM.search(sentence) and not sentence.rstrip().endswith(":") \
+    return _claims_cause(sentence) and not _ADVICE.search(sentence) and not _LEAD_IN.search(sentence) \
+        and not _NOT_A_CLAIM.search(sentence) and not _announces_list(sentence) \
         and not (_COMMIT_DONE.search(sentence) and re.match(r"^(?:\w+\s){0,6}we\b", sentence, re.I))
 
 
@@ -169,18 +206,85 @@ def _grouped(found: list[tuple[int, int, str]]) -> list[tuple[int, str]]:
     return [(line, " ".join(sentences)) for _, line, sentences in groups]
 
 
+# A lessons sub-heading that lists what went wrong: its points are contributing factors.
+_WENT_WRONG = re.compile(
+    r"\b(?:went (?:wrong|poorly|badly|less well|not so well)|(?:did ?n[o']t|did not) go (?:well|so well|as planned)|"
+    r"got unlucky|were unlucky|bad luck|could have gone better|challenges|what failed|pain points)\b", re.I)
+# A point written as advice for next time ("Deployments should be monitored") is a lesson, not a cause.
+_LESSON_SHAPE = re.compile(r"\b(?:should|need to|needs to|must|ought to)\b|^(?:we )?(?:make sure|ensure|consider)\b",
+                           re.I)
+
+
+def contributing_factors(section: Section | None) -> list[tuple[int, str]]:
+    """(line, text) of the points under a lessons sub-heading such as "What went wrong": one
+    per list item, or the causal sentences of its prose. Points about checks that missed it
+    are eval gaps, and advice for next time is a lesson; neither is a cause."""
+    if section is None:
+        return []
+    out: list[tuple[int, str]] = []
+    inside, level, procedure = False, 0, False
+    for block in section.blocks:
+        if block.kind == "heading":
+            if inside and block.level <= level:
+                inside = False
+            if not inside and _WENT_WRONG.search(block.text):
+                inside, level, procedure = True, block.level, False
+            continue
+        if not inside or block.quoted:
+            continue
+        if block.kind == "paragraph":
+            # A list announced by "The only safe way would be:" is a procedure, not a list of
+            # what went wrong; one announced by a statement of the problem is.
+            text = plain_text(block.text)
+            procedure = text.endswith(":") and not is_causal(text.rstrip(":") + ".")
+        if block.kind == "item" and block.level == 1 and not procedure:
+            text = plain_text(block.text)
+            if len(text.split()) >= 4 and not is_gap(text) and not _LESSON_SHAPE.search(text) \
+                    and not _ADVICE.search(text):
+                out.append((block.line, text))
+        elif block.kind == "paragraph":
+            out += [(block.line + offset, s) for offset, s in split_sentences(block.text)
+                    if is_causal(s) and not is_gap(s) and not is_promise(s)]
+    return out
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]{3,}", text.lower()))
+
+
+def _same_cause(a: str, b: str) -> bool:
+    """Two texts that tell one cause: most of the shorter one's words are in the longer one."""
+    wa, wb = _words(a), _words(b)
+    small = min(len(wa), len(wb))
+    return small > 0 and len(wa & wb) / small >= 0.7
+
+
+def add_contributing_factors(causes: list[RootCause], factors: list[tuple[int, str]]) -> list[RootCause]:
+    """The causes, then each contributing factor that does not repeat one of them."""
+    out = list(causes)
+    for line, text in factors:
+        if not any(_same_cause(text, f"{c.title} {c.description}") for c in out):
+            out.append(_cause(len(out) + 1, text, line))
+    return out
+
+
+def causes_in_blocks(blocks: list, kinds: tuple[str, ...] = ("paragraph",), start_seq: int = 1) -> list[RootCause]:
+    """Causal sentences of prose blocks, those of one paragraph joined."""
+    found = [(block.line, block.line + offset, s) for block in blocks if block.kind in kinds and not block.quoted
+             for offset, s in split_sentences(block.text) if is_causal(s) and not is_gap(s)]
+    return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found), start=start_seq)]
+
+
 def causes_in_section(section: Section) -> list[RootCause]:
     """Causal sentences of a root-cause section written as prose."""
-    found = [(line - offset, line, s) for block in section.blocks if block.kind == "paragraph" and not block.quoted
-             for offset, s in split_sentences(block.text) for line in [block.line + offset] if is_causal(s)]
-    return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found), start=1)]
+    return causes_in_blocks(section.blocks)
 
 
 def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCause]:
     """No section names the causes: the causal sentences of the narrative, at most a handful
     (a cause is a claim about why, and a post-mortem makes few)."""
     found = [(paragraph, line, s) for key, paragraph, line, s in _all_sentences(doc, sections, with_block=True)
-             if key in NARRATIVE_SECTIONS and is_causal(s) and not is_promise(s)]
+             if key in NARRATIVE_SECTIONS and is_causal(s) and not is_promise(s) and not is_gap(s)]
     return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found)[:8], start=1)]
 
 

@@ -143,11 +143,101 @@ def test_heading_shapes_beyond_a_phrase_list():
     assert classify("Appendix") == (None, "none")
 
 
-def test_what_went_wrong_under_lessons_is_a_lesson_not_the_causes():
-    text = "# T\n\n## Root Cause\n\nA bad flag.\n\n## Lessons Learned\n\n### What went wrong\n\n- Paging was slow\n"
+def test_what_went_wrong_under_lessons_stays_lessons_and_its_points_are_contributing_factors():
+    text = """# T
+
+## Root Cause
+
+A bad flag shipped to every region at once.
+
+## Lessons Learned
+
+### What went well
+
+- The rollback took four minutes once someone was awake.
+
+### What went poorly
+
+- The rollout started at 17:30 while nobody was on call overnight
+- Deploys should be watched by a second person
+- The canary stage was never tested against the new flag format
+- A bad flag shipped to every region at once
+
+Currently the only safe way would be:
+
+- Freeze the flag service before the rollout
+- Roll out region by region
+"""
     pm = parse(text)
     assert pm.sections["lessons"].heading == "Lessons Learned"
-    assert [c.description for c in pm.root_causes] == ["A bad flag."]
+    causes = [c.description for c in pm.root_causes]
+    # the root cause, then the factor; not the advice, not the eval gap, not the repeat of the
+    # root cause, not a procedure announced by a lead-in, not what went well
+    assert causes == ["A bad flag shipped to every region at once.",
+                      "The rollout started at 17:30 while nobody was on call overnight"]
+    assert any("never tested" in g.text for g in pm.eval_gaps)
+
+
+def test_a_template_file_does_not_read_its_lessons_as_causes():
+    text = ("---\nid: INC-1\ntitle: T\n---\n# T\n\n## Root causes\n\n- **A bad flag**\n\n"
+            "## Lessons learned\n\n### What went wrong\n\n- The rollout started while nobody was on call\n")
+    pm = parse(text)
+    assert [c.title for c in pm.root_causes] == ["A bad flag"]
+
+
+def test_a_causal_connective_needs_a_failure_unless_it_explains_the_incident():
+    text = """# T
+
+## What happened
+
+Our benchmarks were useful because they show more than a final score. That matters because every
+tool result becomes part of the context. This is because the refactor moved the preset to a shared
+label key. The cache served stale answers because its expiry was set to a year.
+"""
+    causes = [c.description for c in parse(text).root_causes]
+    assert causes == ["This is because the refactor moved the preset to a shared label key. The cache served "
+                      "stale answers because its expiry was set to a year."]
+
+
+def test_security_disclosures_tell_their_cause_as_an_attack():
+    text = ("# Token leak\n\nLast week an attacker used a leaked publishing token to upload two releases.\n\n"
+            "We have since revoked every token of the project.\n")
+    causes = [c.description for c in parse(text).root_causes]
+    assert causes == ["Last week an attacker used a leaked publishing token to upload two releases."]
+
+
+def test_when_in_the_past_tells_the_story_when_in_the_present_states_a_rule():
+    text = ("# T\n\n## Details\n\nWhen a cache misses, the request fails over to the origin and errors "
+            "are retried.\n\nWhen the oversized file was propagated to the proxies, the limit was hit, "
+            "resulting in a panic.\n")
+    causes = [c.description for c in parse(text).root_causes]
+    assert causes == ["When the oversized file was propagated to the proxies, the limit was hit, resulting in a panic."]
+
+
+def test_free_form_cause_sub_headings_keep_their_causal_sentences_not_their_background():
+    text = """# T
+
+## How this went wrong
+
+A change to the permissions of the metadata store caused the export query to return duplicate rows.
+
+### How the router loads features
+
+The router reads a feature file every five minutes and keeps it in memory for all requests.
+
+### The size limit
+
+The router preallocates room for 200 features. The doubled file exceeded that limit, resulting in
+a panic on every request.
+
+### Other impact during the incident
+
+The login page failed for users without a session, resulting in support tickets.
+"""
+    causes = [c.description for c in parse(text).root_causes]
+    assert causes == [
+        "A change to the permissions of the metadata store caused the export query to return duplicate rows.",
+        "The doubled file exceeded that limit, resulting in a panic on every request."]
 
 
 def test_every_cause_gets_a_category_and_vendor_names_are_no_evidence():
