@@ -623,6 +623,8 @@ def parse_action_items(sections: dict[str, Section], eval_case_id: str | None, e
             head = item_lines[0]
             if re.match(r"^(eval case|checks)\s*:", re.sub(r"\*\*", "", head), re.I):
                 continue  # a new-eval-case field nested in the container, already counted
+            if len(item_lines) == 1 and prose.is_measurement(head):
+                continue
             item = _item_from_text(len(items) + 1, "systemic", " ".join(x for x in item_lines if x), line)
             item.status = item.status or prose.status_above(labels, line) or prose.status_from_tense(item.text)
             items.append(item)

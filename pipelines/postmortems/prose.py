@@ -159,6 +159,16 @@ def is_causal(sentence: str) -> bool:
         and not (_COMMIT_DONE.search(sentence) and re.match(r"^(?:\w+\s){0,6}we\b", sentence, re.I))
 
 
+_CHECK_WORD = _CHECK.pattern[len(r"\b(?:"):-len(r")\b")]
+_MISS_NEXT_TO_CHECK = re.compile(
+    r"\b(?:not|never|no|without|didn't|wasn't|weren't|hadn't|failed to|lack of|gaps? in)\s+(?:\w+\s+){0,2}"
+    rf"(?:{_CHECK_WORD})\b|\b(?:{_CHECK_WORD})\s+(?:\w+\s+){{0,3}}(?:missed|did not|didn't|failed|never|only)\b", re.I)
+
+
+def _names_the_miss(sentence: str) -> bool:
+    return bool(_MISS_NEXT_TO_CHECK.search(sentence))
+
+
 def is_gap(sentence: str) -> bool:
     return bool(_CHECK.search(sentence)) and bool(_MISS.search(sentence)) and not _ADVICE.search(sentence)
 
@@ -265,6 +275,8 @@ def add_contributing_factors(causes: list[RootCause], factors: list[tuple[int, s
     for line, text in factors:
         if not any(_same_cause(text, f"{c.title} {c.description}") for c in out):
             out.append(_cause(len(out) + 1, text, line))
+    for seq, cause in enumerate(out, start=1):
+        cause.seq = seq
     return out
 
 
@@ -294,16 +306,39 @@ def gaps_from_text(doc: Document, sections: dict[str, Section]) -> list[EvalGap]
              if key not in ("action_items", "mitigation", "timeline", *SKIPPED_SECTIONS) and is_gap(s)
              and not is_promise(s)
              and not s.rstrip().endswith(":")]
-    return [EvalGap(i, s, "analysis", line) for i, (line, s) in enumerate(found[:8], start=1)]
+    return [EvalGap(i, s, "analysis", line) for i, (line, s) in enumerate(found, start=1)]
 
 
-def merge_gaps(from_causes: list[EvalGap], from_text: list[EvalGap]) -> list[EvalGap]:
-    """The causes' own why-missed notes, then the text's gap sentences not already among them."""
-    seen = {g.line for g in from_causes}
-    merged = list(from_causes) + [g for g in from_text if g.line not in seen]
+def merge_gaps(from_causes: list[EvalGap], from_text: list[EvalGap], limit: int = 8) -> list[EvalGap]:
+    """The causes' own why-missed notes, then the text's gap sentences that do not repeat one
+    of them (the same line, or a sentence a why-missed note already contains), at most `limit`:
+    a post-mortem gives few reasons its checks missed."""
+    merged: list[EvalGap] = []
+    for gap in from_causes:  # two causes of one "Five whys" chain can carry the same note
+        if not any(_same_cause(g.text, gap.text) for g in merged):
+            merged.append(gap)
+    extra: list[EvalGap] = []
+    for gap in from_text:  # a nested list item's text is also inside its parent's
+        if not any(g.line == gap.line and g.text == gap.text or _same_cause(g.text, gap.text)
+                   for g in merged + extra):
+            extra.append(gap)
+    # Keep the plainest statements when there are too many: a check named right next to its
+    # negation ("was not tested on staging", "no alerting caught it") before loose ones.
+    room = max(0, limit - len(merged))
+    kept = sorted(sorted(extra, key=lambda g: not _names_the_miss(g.text))[:room], key=lambda g: g.line or 0)
+    merged += kept
     for seq, gap in enumerate(merged, start=1):
         gap.seq = seq
     return merged
+
+
+# "From upload to quarantine: 2h 32m", "Installs affected: ~40%": a figure in a list, not a task.
+_MEASUREMENT = re.compile(r"^[^:]{2,80}:\s*[~≈<>]?\s*\d[\d.,]*\s*(?:%|[a-z]{1,8}\.?)?(?:\s+\d[\d.,]*\s*[a-z]{1,8}\.?){0,3}$",
+                          re.I)
+
+
+def is_measurement(text: str) -> bool:
+    return bool(_MEASUREMENT.match(plain_text(text).strip()))
 
 
 def status_labels(section: Section) -> list[tuple[int, str]]:
@@ -323,27 +358,66 @@ def status_above(labels: list[tuple[int, str]], line: int) -> str | None:
     return above[-1] if above else None
 
 
+_ENUMERATION = re.compile(r",? (?:including|such as|namely)\s+", re.I)
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """`text` split at the commas outside brackets ("a (b, c), d, and e" -> a (b, c) / d / e)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [re.sub(r"^\s*(?:and|or)\s+", "", p).strip(" .;") for p in parts]
+
+
+def commitments_of(sentence: str) -> list[str]:
+    """One sentence that lists several changes ("we made improvements, including removing org
+    tokens, adding a KMS and expanding detection") commits to each of them."""
+    m = _ENUMERATION.search(sentence)
+    if m is None:
+        return [sentence]
+    parts = [p for p in _top_level_parts(sentence[m.end():]) if len(p.split()) >= 3]
+    return parts if len(parts) >= 3 else [sentence]
+
+
+def _action_items(sentence: str, line: int, start_seq: int) -> list[ActionItem]:
+    status = status_from_tense(sentence)
+    return [ActionItem(start_seq + i, "systemic", text, None, None, status, line)
+            for i, text in enumerate(commitments_of(sentence))]
+
+
 def actions_in_section(section: Section, start_seq: int = 1) -> list[ActionItem]:
     """An action section written as prose: one item per commitment sentence."""
-    items = []
+    items: list[ActionItem] = []
     for line, sentence in sentences_of(section):
         if is_commitment(sentence):
-            items.append(ActionItem(start_seq + len(items), "systemic", sentence, None, None,
-                                    status_from_tense(sentence), line))
+            items += _action_items(sentence, line, start_seq + len(items))
     return items
+
+
+# The story of the incident, not a follow-up: "When we deployed ...", a counterfactual
+# ("If we had deployed ..., we would have ..."), or what was done at a stated clock time.
+_NARRATED = re.compile(r"^(?:when|while|if|had)\b|\bwould have\b|\bover the (?:next|following) "
+                       r"(?:few )?(?:hours|minutes)\b", re.I)
 
 
 def actions_from_text(doc: Document, sections: dict[str, Section], start_seq: int = 1) -> list[ActionItem]:
     """No action section: commitments made in the prose of the sections about the fix and
     the future, else anywhere in the text."""
-    items = []
+    items: list[ActionItem] = []
     for key, line, sentence in _all_sentences(doc, sections):
         if key in ("timeline", *SKIPPED_SECTIONS) or not is_commitment(sentence) or sentence.rstrip().endswith(":"):
             continue
-        if key not in ACTION_SECTIONS and not re.search(r"\bwe\b|\bour\b", sentence, re.I):
+        if key not in ACTION_SECTIONS and (not re.search(r"\bwe\b|\bour\b", sentence, re.I)
+                                           or _NARRATED.search(sentence) or datefind.CLOCK_TIME.search(sentence)):
             continue
-        items.append(ActionItem(start_seq + len(items), "systemic", sentence, None, None,
-                                status_from_tense(sentence), line))
+        items += _action_items(sentence, line, start_seq + len(items))
     return items[:15]
 
 

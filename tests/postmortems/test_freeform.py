@@ -5,6 +5,7 @@ headings), never copied from the evaluation set."""
 from datetime import datetime, timezone
 
 from pipelines.postmortems.parse import parse_text
+from pipelines.postmortems.prose import is_gap
 from pipelines.postmortems.sections import classify, section_key
 
 STATUS_PAGE = """# RESOLVED: Chat API customers saw elevated error rates in one region
@@ -252,3 +253,54 @@ def test_an_impossible_time_costs_that_entry_its_time_not_the_file():
     times = [e.at.strftime("%H:%M") if e.at else None for e in pm.timeline]
     assert times == ["10:00", None, None, "12:30"]
     assert pm.started_at == datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+
+
+def test_a_sentence_that_lists_several_changes_commits_to_each():
+    text = ("# Secrets leak\n\nWe have made other improvements to the platform, including removing "
+            "organisation tokens (which adds traceability, and audit), moving secrets to a key "
+            "management service, and expanding our detection of leaked tokens.\n")
+    actions = [(a.text, a.status) for a in parse(text).action_items]
+    assert actions == [("removing organisation tokens (which adds traceability, and audit)", "done"),
+                       ("moving secrets to a key management service", "done"),
+                       ("expanding our detection of leaked tokens", "done")]
+
+
+def test_the_story_of_the_incident_and_figures_in_a_list_are_not_action_items():
+    text = """# Malware releases
+
+At 09:15 UTC we deployed the new release pipeline. When we deployed it, the old token was still valid.
+If we had rotated the token, we would have stopped the second release. We have revoked every token of
+the project.
+
+## What we are doing about it
+
+- From upload to quarantine: 2h 32m
+- Installs affected: ~40%
+- Add a quarantine state for releases reported as malware
+"""
+    actions = [a.text for a in parse(text).action_items]
+    assert actions == ["Add a quarantine state for releases reported as malware"]
+    text_only = text.split("## What")[0]
+    assert [a.text for a in parse(text_only).action_items] == ["We have revoked every token of the project."]
+
+
+def test_gap_sentences_said_twice_count_once_and_plain_ones_are_kept_first():
+    loose = ["Our canary fleet is small, so only a few regions see a release first.",
+             "Dashboards exist for latency, though no one looks at them during a release.",
+             "The staging cluster lacks production's traffic mix for batch jobs.",
+             "Reviews happen asynchronously, and a weekend merge waits for nobody.",
+             "Benchmarks measure accuracy only, which says little about cost regressions.",
+             "Drills cover regional failover, yet the global control plane was never part of them.",
+             "Audits of the token store happen yearly, without any automated reminder.",
+             "Smoke tests are manual and do not always include package downloads.",
+             "Alerting thresholds were set years ago and not revisited since.",
+             "Load tests run only on the first of each month.",
+             "The eval suite has grown without an owner for the retrieval cases."]
+    filler = "".join(f"- {sentence}\n" for sentence in loose)
+    text = ("# T\n\n## What happened\n\n- The parser change was reviewed by one person only.\n"
+            "  - The parser change was reviewed by one person only.\n" + filler +
+            "\nThe download endpoint was not tested on staging before the release.\n")
+    gaps = [g.text for g in parse(text).eval_gaps]
+    assert len(gaps) == 8
+    assert sum("reviewed by one person" in g for g in gaps) == 1
+    assert "The download endpoint was not tested on staging before the release." in gaps
