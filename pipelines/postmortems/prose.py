@@ -22,24 +22,26 @@ from pipelines.postmortems.model import ActionItem, EvalGap, RootCause, Section,
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]?\s+(?=[A-Z\"“(\[0-9])")
 _MAX_SENTENCE = 600
 
-_CAUSAL = re.compile(
-    r"\b(?:root[- ]cause[sd]?|the cause|caused|causing|triggered|trigger(?:ing)?|due to|because|result(?:ed|ing)? "
+_CAUSAL = re.compile(  # (?<!-): "user-triggered" is not a trigger
+    r"(?<!-)\b(?:root[- ]cause[sd]?|the cause|caused|causing|triggered|trigger(?:ing)?|due to|because|result(?:ed|ing)? "
     r"(?:from|in)|stemm(?:ed|ing) from|led to|leading to|owing to|as a result of|the result of|responsible for|"
     r"contribut(?:ed|ing|or)|the reason|bug|defect|flaw|regression|misconfigur\w*|mistakenly|inadvertently|"
     r"unintentionally|unintended|incorrect(?:ly)?|wrong(?:ly)?|faulty|broken|broke|failed to|did not (?:filter|check|"
     r"validate|handle|account)|was not (?:configured|deployed|designed|handled)|assum(?:ed|ption)s?|"
     # security incidents tell their cause as an attack
     r"malicious|compromis(?:e|ed|ing)|attackers?|unauthori[sz]ed|exploit(?:ed|ing)|"
-    r"(?:not|did not|didn't) work(?:ing)? as (?:intended|expected))\b",
+    r"(?:not|did not|didn't) work(?:ing)? as (?:intended|expected)|"
+    r", (?:making|leaving|forcing) (?:it|them|these|those|the|our|all)\b)\b",
     re.I)
 # Connectives that explain anything ("useful because", "that matters because"): they make a
 # cause only in a sentence that also speaks of something going wrong.
-_WEAK_CAUSAL = re.compile(r"^(?:because|due to|owing to|led to|leading to|result(?:ed|ing)? (?:from|in)|"
+_WEAK_CAUSAL = re.compile(r"^(?:because|due to|owing to|led to|leading to|result(?:ed|ing)? (?:from|in)|, \w+ing \w+|"
                           r"responsible for|the reason|assum(?:ed|ption)s?|contribut(?:ed|ing|or))$", re.I)
 _FAILURE = re.compile(
     r"\b(?:fail\w*|errors?|outages?|incidents?|broke|broken|bugs?|crash\w*|down|unavailable|unable|could ?n[o']t|"
     r"not|no longer|never|degraded|lost|loss|missing|wrong|problems?|issues?|overload\w*|latency|timeouts?|"
-    r"spikes?|exhaust\w*|stale|duplicate\w*|corrupt\w*|malicious|attack\w*|leak\w*|panic\w*|unexpected\w*)\b",
+    r"spikes?|exhaust\w*|stale|duplicate\w*|corrupt\w*|malicious|attack\w*|leak\w*|panic\w*|unexpected\w*|"
+    r"unhealthy|unreachable|impossible|inaccessible|offline|delay\w*|slow\w*|took (?:extra |more |much )?time)\b",
     re.I)
 _CHECK = re.compile(
     r"\b(?:tests?|testing|tested|evals?|evaluations?|benchmarks?|reviews?|reviewed|reviewer|presubmit|ci|canar(?:y|ies)|"
@@ -126,6 +128,13 @@ def _all_sentences(doc: Document, sections: dict[str, Section], with_block: bool
 _NOT_A_CLAIM = re.compile(
     r"\b(?:regret|apologi[sz]e|sorry|inconvenience)\b|\b(?:can|could|may|might)\s(?:also\s|potentially\s|possibly\s)?(?:lead|cause|"
     r"result|trigger|leave)\b|^(?:if|whenever|avoid|use|make sure|ensure|consider|always|never)\b"
+    # a cause ruled out ("was not caused by an attack"), the incident's own effects ("two
+    # incidents that resulted in degraded performance"), a recap of a cause told earlier,
+    # the purpose of an investigation ("To find the instruction causing it, we ...")
+    r"|\b(?:not|never)\s(?:\w+,?\s){0,3}(?:caused|triggered|due to|the result of|the cause)\b"
+    r"|\b(?:incidents?|outages?|disruptions?|the issue|this issue)\s(?:that\s|which\s)?(?:\w+\s){0,2}"
+    r"(?:resulted in|resulting in|led to|leading to|caused)\b"
+    r"|\b(?:mentioned|explained|described|noted) (?:above|earlier|before)\b|^to \w+\b"
     # "When a cache misses, ..." states a rule; "When the bad file was propagated, ..." tells the story.
     r"|^when\b(?![^,]{0,160}\b(?:was|were|had|did|\w{3,}ed)\b)", re.I)
 
@@ -136,6 +145,8 @@ def _announces_list(sentence: str) -> bool:
     factor: using '.' as a stop word")."""
     if not sentence.rstrip().endswith(":"):
         return False
+    if re.search(r"\bthe following\b", sentence, re.I):
+        return True
     m = _CAUSAL.search(sentence)
     return m is None or len(sentence[m.end():].split()) < 4
 
@@ -173,6 +184,13 @@ def is_gap(sentence: str) -> bool:
     return bool(_CHECK.search(sentence)) and bool(_MISS.search(sentence)) and not _ADVICE.search(sentence)
 
 
+def is_only_a_gap(sentence: str) -> bool:
+    """Why a check missed it, and nothing more: an eval gap, not a cause. A safeguard that
+    failed in the causal chain ("a bug in the audit tool failed to stop the command") is a
+    cause too, told with a strong cue rather than a bare "because"."""
+    return is_gap(sentence) and all(_WEAK_CAUSAL.match(m.group(0)) for m in _CAUSAL.finditer(sentence))
+
+
 def status_from_tense(text: str) -> str | None:
     if _COMMIT_DONE.search(text):
         return "done"
@@ -204,12 +222,19 @@ def _cause(seq: int, sentence: str, line: int) -> RootCause:
     return RootCause(seq, _title(sentence), category, "inferred" if category else None, sentence, None, line)
 
 
+# A sentence that refers back to the one before ("This ...", "As a result ...") goes on telling
+# the same cause; one that starts afresh ("A bug in the audit tool ...") tells another.
+_CONTINUES = re.compile(r"^(?:this|that|these|those|it|its|they|their|which|so|thus|hence|consequently|as a result|"
+                        r"in turn|therefore|because of this|the (?:result|effect|consequence)|and|also)\b", re.I)
+
+
 def _grouped(found: list[tuple[int, int, str]]) -> list[tuple[int, str]]:
-    """Causal sentences that follow each other in one paragraph tell one cause: join them.
+    """Causal sentences that follow each other in one paragraph, the later referring back to
+    the earlier, tell one cause: join them.
     `found` holds (paragraph id, file line, sentence) in order."""
     groups: list[tuple[int, int, list[str]]] = []
     for paragraph, line, sentence in found:
-        if groups and groups[-1][0] == paragraph and len(groups[-1][2]) < 3:
+        if groups and groups[-1][0] == paragraph and len(groups[-1][2]) < 3 and _CONTINUES.match(sentence):
             groups[-1][2].append(sentence)
         else:
             groups.append((paragraph, line, [sentence]))
@@ -254,7 +279,7 @@ def contributing_factors(section: Section | None) -> list[tuple[int, str]]:
                 out.append((block.line, text))
         elif block.kind == "paragraph":
             out += [(block.line + offset, s) for offset, s in split_sentences(block.text)
-                    if is_causal(s) and not is_gap(s) and not is_promise(s)]
+                    if is_causal(s) and not is_only_a_gap(s) and not is_promise(s)]
     return out
 
 
@@ -283,7 +308,7 @@ def add_contributing_factors(causes: list[RootCause], factors: list[tuple[int, s
 def causes_in_blocks(blocks: list, kinds: tuple[str, ...] = ("paragraph",), start_seq: int = 1) -> list[RootCause]:
     """Causal sentences of prose blocks, those of one paragraph joined."""
     found = [(block.line, block.line + offset, s) for block in blocks if block.kind in kinds and not block.quoted
-             for offset, s in split_sentences(block.text) if is_causal(s) and not is_gap(s)]
+             for offset, s in split_sentences(block.text) if is_causal(s) and not is_only_a_gap(s)]
     return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found), start=start_seq)]
 
 
@@ -296,7 +321,7 @@ def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCa
     """No section names the causes: the causal sentences of the narrative, at most a handful
     (a cause is a claim about why, and a post-mortem makes few)."""
     found = [(paragraph, line, s) for key, paragraph, line, s in _all_sentences(doc, sections, with_block=True)
-             if key in NARRATIVE_SECTIONS and is_causal(s) and not is_promise(s) and not is_gap(s)]
+             if key in NARRATIVE_SECTIONS and is_causal(s) and not is_promise(s) and not is_only_a_gap(s)]
     return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found)[:8], start=1)]
 
 

@@ -196,8 +196,8 @@ tool result becomes part of the context. This is because the refactor moved the 
 label key. The cache served stale answers because its expiry was set to a year.
 """
     causes = [c.description for c in parse(text).root_causes]
-    assert causes == ["This is because the refactor moved the preset to a shared label key. The cache served "
-                      "stale answers because its expiry was set to a year."]
+    assert causes == ["This is because the refactor moved the preset to a shared label key.",
+                      "The cache served stale answers because its expiry was set to a year."]
 
 
 def test_security_disclosures_tell_their_cause_as_an_attack():
@@ -304,3 +304,31 @@ def test_gap_sentences_said_twice_count_once_and_plain_ones_are_kept_first():
     assert len(gaps) == 8
     assert sum("reviewed by one person" in g for g in gaps) == 1
     assert "The download endpoint was not tested on staging before the release." in gaps
+
+
+def test_sentences_that_use_causal_words_without_naming_a_cause():
+    text = """# T
+
+## What happened
+
+The outage was not caused, directly or indirectly, by an attack. In March, we had two incidents that
+resulted in degraded performance. As mentioned above, the bad flag caused the errors. To find the
+instruction causing the replies, we ran ablations. The bad flag resulted in the following panic:
+
+The replies repeated user-triggered leanings from the thread.
+"""
+    assert parse(text).root_causes == []
+
+
+def test_a_sentence_that_refers_back_tells_the_same_cause_one_that_starts_afresh_another():
+    text = ("# T\n\n## What happened\n\nA maintenance command unintentionally took down every backbone link. "
+            "This caused a complete disconnection of the data centers. A bug in the audit tool failed to stop "
+            "the command. Recovery took time, because the sites are hard to enter. The routers withdrew their "
+            "routes, making the name servers unreachable.\n")
+    causes = [c.description for c in parse(text).root_causes]
+    assert causes == [
+        "A maintenance command unintentionally took down every backbone link. This caused a complete "
+        "disconnection of the data centers.",
+        "A bug in the audit tool failed to stop the command.",
+        "Recovery took time, because the sites are hard to enter.",
+        "The routers withdrew their routes, making the name servers unreachable."]
