@@ -747,6 +747,8 @@ _DATE_KEY = re.compile(
 _PUBLISHED = re.compile(r"^\W{0,5}(?:published|posted|written|updated|last updated|date)\b", re.I)
 _START_WORDS = re.compile(r"\b(?:outage|impact|incident|errors?|problems?|failures?) (?:starts?|began|begins|started)"
                           r"|\bbegan\b|\bstarted\b", re.I)
+_END_WORDS = re.compile(r"\b(?:outage|impact|incident|errors?|problems?|failures?) (?:ends?|ended|over|resolved)\b",
+                        re.I)
 
 
 def _field_for(key: str) -> str:
@@ -837,10 +839,17 @@ def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | N
     dated = [e for e in pm.timeline if e.at is not None]
     if dated:
         marked = next((e.at for e in dated if _START_WORDS.search(e.text)), None)
-        _set_date(pm, "started_at", marked or dated[0].at, "timeline")
         detection = next((e.at for e in dated if e.kind == "detection"), None)
+        # A timeline whose marked start comes after its first report contradicts itself: the
+        # entries around midnight kept one date. The start is a day (or two) earlier, else it
+        # is the first report.
+        if marked and detection and detection < marked:
+            rolled = next((marked - timedelta(days=d) for d in (1, 2) if marked - timedelta(days=d) <= detection), None)
+            marked = rolled or detection
+        _set_date(pm, "started_at", marked or dated[0].at, "timeline")
         mitigation = next((e.at for e in dated if e.kind == "mitigation"), None)
-        resolution = next((e.at for e in reversed(dated) if e.kind == "resolution"), None)
+        resolution = next((e.at for e in dated if _END_WORDS.search(e.text)), None) \
+            or next((e.at for e in reversed(dated) if e.kind == "resolution"), None)
         _set_date(pm, "detected_at", detection, "timeline")
         _set_date(pm, "mitigated_at", mitigation, "timeline")
         _set_date(pm, "resolved_at", resolution or max(e.at for e in dated), "timeline")

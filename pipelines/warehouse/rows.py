@@ -64,6 +64,20 @@ def _minutes(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else round((b - a).total_seconds() / 60, 1)
 
 
+# Where a date comes with no clock time: a title names a day, not an hour.
+_DAY_ONLY_SOURCES = ("title",)
+
+
+def _duration(pm: PostMortem, start: str, end: str) -> float | None:
+    """Minutes from `start` to `end`, or unknown: when either end is a bare day (a title's
+    date would make every incident last 0 minutes) or the text contradicts itself (the end
+    before the start)."""
+    if pm.date_sources.get(start) in _DAY_ONLY_SOURCES or pm.date_sources.get(end) in _DAY_ONLY_SOURCES:
+        return None
+    minutes = _minutes(getattr(pm, start), getattr(pm, end))
+    return None if minutes is None or minutes < 0 else minutes
+
+
 def _incident_date(pm: PostMortem):
     """(the day the incident is filed under, where that came from): its start, else the first
     other date known, else the date in its file name."""
@@ -104,9 +118,9 @@ def postmortem_rows(postmortems: list[PostMortem], ingested_at: datetime) -> dic
             "customers_affected": pm.customers_affected, "requests_affected": pm.requests_affected,
             "publication": pm.publication, "tags": pm.tags, "summary": pm.summary,
             "new_eval_case_id": pm.new_eval_case_id, "new_eval_case_checks": pm.new_eval_case_checks,
-            "minutes_to_detect": _minutes(pm.started_at, pm.detected_at),
-            "minutes_to_mitigate": _minutes(pm.started_at, pm.mitigated_at),
-            "minutes_to_resolve": _minutes(pm.started_at, pm.resolved_at),
+            "minutes_to_detect": _duration(pm, "started_at", "detected_at"),
+            "minutes_to_mitigate": _duration(pm, "started_at", "mitigated_at"),
+            "minutes_to_resolve": _duration(pm, "started_at", "resolved_at"),
             "hours_to_postmortem": None if lag is None else round(lag / 60, 2),
             "incident_date": day, "iso_week": iso_week(day), "quarter": quarter(day),
             "completeness": pm.completeness, "missing_sections": pm.missing_sections,

@@ -72,3 +72,22 @@ def test_every_file_of_a_free_form_store_is_accounted_for(tmp_path):
 
     second = ingest_store(con, store)  # nothing changed: nothing re-read, assets still counted
     assert (second.files_read, second.assets_skipped, second.incidents_loaded) == (0, 1, 5)
+
+
+def test_durations_are_unknown_for_a_bare_day_or_a_timeline_that_contradicts_itself(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "title-only.md").write_text("# Backbone outage on October 4, 2021\n\nThe backbone went down.\n")
+    (store / "timed.md").write_text(STATUS_PAGE)
+    (store / "contradicts.md").write_text(
+        "# Queue outage\n\n## Timeline\n\n- 2026-03-26 23:04 UTC the node is drained (outage starts)\n"
+        "- 2026-03-26 02:50 UTC the outage is reported by a user\n"
+        "- 2026-03-26 08:10 UTC a fixed build is deployed (outage ends)\n")
+    con = connect(tmp_path / "warehouse.duckdb")
+    ingest_store(con, store)
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT source_path, incident_date::VARCHAR, minutes_to_detect, minutes_to_resolve FROM postmortems").fetchall()}
+    assert rows["title-only.md"] == ("2021-10-04", None, None)  # a day, not 0 minutes
+    assert rows["timed.md"][2] == 88.0
+    # The marked start kept its date past midnight: it is the evening before the first report.
+    assert rows["contradicts.md"] == ("2026-03-25", 226.0, 546.0)
