@@ -439,6 +439,19 @@ def _linear_scanners() -> tuple[tuple, tuple]:
     return tuple(linear), tuple(windowed)
 
 
+@cache
+def _linear_gate():
+    """All of the linear plugins' patterns as one RE2 alternation: one pass over a text tells
+    whether any of them matches anywhere, instead of one pass per pattern (about thirty). A
+    text it finds nothing in has no candidate for any of them."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile("|".join(f"(?:{pattern.pattern})" for _, patterns in _linear_scanners()[0]
+                                for pattern in patterns), options)
+
+
 _CANDIDATE_CHARS = 4096  # a longer RE2 match is masked whole, without asking the plugin to re-read it
 
 
@@ -447,7 +460,7 @@ def _detect_secrets_spans(text: str):
     whole text; the plugin's own `analyze_string` then reads only that candidate, so its
     checks (a JWT must decode, which group is the secret) still decide."""
     linear, windowed = _linear_scanners()
-    for plugin, patterns in linear:
+    for plugin, patterns in linear if _linear_gate().search(text) else ():
         kind = _PLUGIN_KINDS.get(plugin.secret_type, "api_key")
         for pattern in patterns:
             for m in pattern.finditer(text):
