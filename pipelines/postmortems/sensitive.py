@@ -2,7 +2,9 @@
 connection strings, private keys, card numbers and IP addresses.
 
 Lint reports every match (EL007); reports mask them and every output path refuses a text
-that still has one. Two layers see every line of the text, with no shortcut before them:
+that still has one. Two layers see every line of the text, with no shortcut before them that
+could lose a match (a rule passes over a line only when the line lacks something every match
+of that rule contains, so it finds exactly what reading the line would: `_matches_near`):
 
 - detect-secrets' plugins (a maintained rule set: AWS, GitHub, GitLab, Slack, Stripe, OpenAI,
   JWT, private keys, credentials in URLs, ...) for keys and tokens;
@@ -252,50 +254,38 @@ def _at_line_start(text: str, position: int) -> bool:
     return not text[newline + 1:position].strip(_LINE_MARKUP)
 
 
-# Cheap tests that every match of a rule needs, so that a text without them skips the rule:
-# a pattern that starts with a lookbehind is tried at every position of the text, which made
-# these rules most of the cost of ingest. Each gate is implied by its rule's pattern (same
-# flags, same engine), so skipping changes no result.
-_API_KEY_GATE = re.compile(r"sk-|A(?:KIA|SIA|BIA|CCA|3T)|gh[pousr]_|github_pat_|xox[abposr]-|xapp-|AIza|eyJ"
+# The rules are many passes over the whole text, and a pattern that starts with a lookbehind
+# is tried at every position of it: that made them most of the cost of ingest. So each rule
+# first looks for something every one of its matches contains (a literal such as "@", or the
+# rule itself without its lookarounds, which the engine finds quickly) and reads only the lines
+# where that is found. This is not a shortcut past the rule: a line without it cannot hold a
+# match, so every rule finds exactly what it found reading every line (the tests compare).
+_API_KEY_HINT = re.compile(r"sk-|A(?:KIA|SIA|BIA|CCA|3T)|gh[pousr]_|github_pat_|xox[abposr]-|xapp-|AIza|eyJ"
                            r"|hooks\.slack\.com/services/|(?i:bearer)")
-_ASSIGNMENT_GATE = re.compile(r"(?i)pass|pwd|secret|key|token")
-_BASIC_AUTH_GATE = re.compile(r"(?i:basic)[ \t]")
-_IPV6_GATE = re.compile(r":[0-9A-Fa-f.]{0,4}:")
+_ASSIGNMENT_HINT = re.compile(r"(?i)pass|pwd|secret|key|token")
+_BASIC_AUTH_HINT = re.compile(r"(?i:basic)[ \t]")
+_PHONE_HINT = re.compile(r"\+\d|\(\d{3}\)|\d{3}[ \t.-]\d{3}[ \t.-]\d{4}|[2-9]\d{2}[2-9]\d{6}")
+_CARD_HINT = re.compile(r"\d(?:[ -]?\d){12}")
+_IPV4_HINT = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f.]{0,4}:")
 # Only a bracketed "at"/"dot" or a bare "dot" makes a spelled-out address count (_respell).
-_CONCLUSIVE_SPELLING_GATE = re.compile(r"(?i)dot|[\[({<][ \t]{0,3}at")
-# Where a match of the rule can begin: the rule without its lookarounds, which the engine
-# can look for quickly (it skips to the characters a match starts with).
-_PHONE_STARTS = re.compile(r"\+\d|\(\d{3}\)|\d{3}[ \t.-]\d{3}[ \t.-]\d{4}|[2-9]\d{2}[2-9]\d{6}")
-_CARD_STARTS = re.compile(r"\d(?:[ -]?\d){12}")
-_IPV4_STARTS = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d")
+_CONCLUSIVE_SPELLING_HINT = re.compile(r"(?i)dot|[\[({<][ \t]{0,3}at")
+_NEAR = 256  # characters read past a hint's line at once: a text dense with hints costs few calls
 
 
-def _matches_from(pattern: re.Pattern, starts: re.Pattern, text: str):
-    """`pattern.finditer(text)`, trying `pattern` only where `starts` matches: `starts` must
-    match at every position where `pattern` does. The lookbehinds still see the characters
-    before the position tried (`match` at a position does not cut the text there)."""
-    position = 0
-    while (hint := starts.search(text, position)) is not None:
-        m = pattern.match(text, hint.start())
-        if m is None:
-            position = hint.start() + 1
-        else:
-            yield m
-            position = m.end()  # no rule here matches the empty string
-
-
-def _matches_in_lines(pattern: re.Pattern, gate: re.Pattern, text: str):
-    """`pattern.finditer(text)`, reading only the lines where `gate` matches: `gate` must
-    match inside every match of `pattern`, and `pattern` must not cross a line. A line is
-    read as `finditer(text, start, end)`, so lookbehinds see the line break before it and a
-    lookahead at its end sees the end of the text, as it would the line break."""
-    position = 0
-    while (hint := gate.search(text, position)) is not None:
-        line_start = text.rfind("\n", 0, hint.start()) + 1
-        line_end = text.find("\n", hint.end())
-        line_end = len(text) if line_end < 0 else line_end
-        yield from pattern.finditer(text, line_start, line_end)
-        position = line_end + 1
+def _matches_near(pattern: re.Pattern, hint: re.Pattern, text: str):
+    """`pattern.finditer(text)`, reading only the lines around the places `hint` matches:
+    `hint` must match inside every match of `pattern`, and `pattern` must not cross a line.
+    Lines are read as `finditer(text, start, end)`, so a lookbehind sees the line break
+    before them and a lookahead at their end sees the end of the text, as it would the break."""
+    position, length = 0, len(text)
+    while position < length and (found := hint.search(text, position)) is not None:
+        start = text.rfind("\n", position, found.start())
+        start = position if start < 0 else start + 1
+        end = text.find("\n", max(found.end(), start + _NEAR))
+        end = length if end < 0 else end
+        yield from pattern.finditer(text, start, end)
+        position = end + 1
 
 
 def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, bool]]] | None):
@@ -317,10 +307,9 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
             inside = [r for r in replaced[first:] if r[0] < m.end()]
             if inside and any(conclusive for _, _, conclusive in inside):
                 yield "email", source[m.start()], source[m.end() - 1] + 1
-    if _API_KEY_GATE.search(text):
-        for m in _API_KEY.finditer(text):
-            yield "api_key", m.start(), m.end()
-    for m in _matches_in_lines(_ASSIGNMENT, _ASSIGNMENT_GATE, text):
+    for m in _matches_near(_API_KEY, _API_KEY_HINT, text):
+        yield "api_key", m.start(), m.end()
+    for m in _matches_near(_ASSIGNMENT, _ASSIGNMENT_HINT, text):
         value = m.group("value").rstrip()
         if not value or _PLACEHOLDER_VALUE.fullmatch(value.split()[0]):
             continue
@@ -332,7 +321,7 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
             continue
         kind = "api_key" if "key" in keyword or "token" in keyword else "password"
         yield kind, m.start("value"), m.start("value") + len(value)
-    for m in _BASIC_AUTH.finditer(text) if _BASIC_AUTH_GATE.search(text) else ():
+    for m in _matches_near(_BASIC_AUTH, _BASIC_AUTH_HINT, text):
         if _basic_auth_ok(m.group("token")):
             yield "basic_auth", m.start("token"), m.end("token")
     covered = 0  # a BEGIN inside a key already found starts nothing new (and costs no search)
@@ -346,21 +335,21 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
             blank = text.find("\n\n", m.end())
             covered = len(text) if blank < 0 else blank
         yield "private_key", m.start(), covered
-    for m in _matches_from(_PHONE, _PHONE_STARTS, text):
+    for m in _matches_near(_PHONE, _PHONE_HINT, text):
         if not _DATE_LIKE.match(m.group(0)):
             yield "phone", m.start(), m.end()
     # Long digit runs inside a URL are ids and timestamps (a tweet, a dashboard's time range),
     # never a card typed into a post-mortem.
     urls = [u.span() for u in _URL_SPAN.finditer(text)] if has_url else []
-    for m in _matches_from(_CARD, _CARD_STARTS, text):
+    for m in _matches_near(_CARD, _CARD_HINT, text):
         digits = "".join(ch for ch in m.group(0) if ch.isdigit())
         if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1 \
                 and not any(start <= m.start() < end for start, end in urls):
             yield "card_number", m.start(), m.end()
-    for m in _matches_from(_IPV4, _IPV4_STARTS, text):
+    for m in _matches_near(_IPV4, _IPV4_HINT, text):
         if m.group(0) not in _HARMLESS_IPS:
             yield "ip_address", m.start(), m.end()
-    for m in _matches_in_lines(_IPV6, _IPV6_GATE, text):
+    for m in _matches_near(_IPV6, _IPV6_HINT, text):
         if _ipv6_ok(m.group(0)):
             yield "ip_address", m.start(), m.end()
 
@@ -495,7 +484,7 @@ def find_sensitive(text: str, first_line: int = 1) -> list[SensitiveMatch]:
     if not text:
         return []
     normal, source = normalise(text)
-    respelled = _respell(normal) if _CONCLUSIVE_SPELLING_GATE.search(normal) and _SPELLED.search(normal) else None
+    respelled = _respell(normal) if _CONCLUSIVE_SPELLING_HINT.search(normal) and _SPELLED.search(normal) else None
     spans = sorted({*_own_rules(normal, respelled), *_detect_secrets_spans(normal)},
                    key=lambda s: (s[1], -(s[2] - s[1])))
     kept: list[tuple[str, int, int]] = []
