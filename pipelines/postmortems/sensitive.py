@@ -2,7 +2,9 @@
 connection strings, private keys, card numbers and IP addresses.
 
 Lint reports every match (EL007); reports mask them and every output path refuses a text
-that still has one. Two layers see every line of the text, with no shortcut before them:
+that still has one. Two layers see every line of the text, with no shortcut before them that
+could lose a match (a rule passes over a line only when the line lacks something every match
+of that rule contains, so it finds exactly what reading the line would: `_matches_near`):
 
 - detect-secrets' plugins (a maintained rule set: AWS, GitHub, GitLab, Slack, Stripe, OpenAI,
   JWT, private keys, credentials in URLs, ...) for keys and tokens;
@@ -252,12 +254,49 @@ def _at_line_start(text: str, position: int) -> bool:
     return not text[newline + 1:position].strip(_LINE_MARKUP)
 
 
+# The rules are many passes over the whole text, and a pattern that starts with a lookbehind
+# is tried at every position of it: that made them most of the cost of ingest. So each rule
+# first looks for something every one of its matches contains (a literal such as "@", or the
+# rule itself without its lookarounds, which the engine finds quickly) and reads only the lines
+# where that is found. This is not a shortcut past the rule: a line without it cannot hold a
+# match, so every rule finds exactly what it found reading every line (the tests compare).
+_API_KEY_HINT = re.compile(r"sk-|A(?:KIA|SIA|BIA|CCA|3T)|gh[pousr]_|github_pat_|xox[abposr]-|xapp-|AIza|eyJ"
+                           r"|hooks\.slack\.com/services/|(?i:bearer)")
+_ASSIGNMENT_HINT = re.compile(r"(?i)pass|pwd|secret|key|token")
+_BASIC_AUTH_HINT = re.compile(r"(?i:basic)[ \t]")
+_PHONE_HINT = re.compile(r"\+\d|\(\d{3}\)|\d{3}[ \t.-]\d{3}[ \t.-]\d{4}|[2-9]\d{2}[2-9]\d{6}")
+_CARD_HINT = re.compile(r"\d(?:[ -]?\d){12}")
+_IPV4_HINT = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f.]{0,4}:")
+# Only a bracketed "at"/"dot" or a bare "dot" makes a spelled-out address count (_respell).
+_CONCLUSIVE_SPELLING_HINT = re.compile(r"(?i)dot|[\[({<][ \t]{0,3}at")
+_NEAR = 256  # characters read past a hint's line at once: a text dense with hints costs few calls
+
+
+def _matches_near(pattern: re.Pattern, hint: re.Pattern, text: str):
+    """`pattern.finditer(text)`, reading only the lines around the places `hint` matches:
+    `hint` must match inside every match of `pattern`, and `pattern` must not cross a line.
+    Lines are read as `finditer(text, start, end)`, so a lookbehind sees the line break
+    before them and a lookahead at their end sees the end of the text, as it would the break."""
+    position, length = 0, len(text)
+    while position < length and (found := hint.search(text, position)) is not None:
+        start = text.rfind("\n", position, found.start())
+        start = position if start < 0 else start + 1
+        end = text.find("\n", max(found.end(), start + _NEAR))
+        end = length if end < 0 else end
+        yield from pattern.finditer(text, start, end)
+        position = end + 1
+
+
 def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, bool]]] | None):
     """(kind, start, end) spans in `text` (the normalised text)."""
-    for m in _CONNECTION.finditer(text):
-        yield "connection_string", m.start(), m.end()
-    for m in _EMAIL.finditer(text):
-        yield "email", m.start(), m.end()
+    has_url = "://" in text
+    if has_url:
+        for m in _CONNECTION.finditer(text):
+            yield "connection_string", m.start(), m.end()
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            yield "email", m.start(), m.end()
     if respelled is not None:
         spelled, source, replaced = respelled
         starts = [r[0] for r in replaced]
@@ -268,9 +307,9 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
             inside = [r for r in replaced[first:] if r[0] < m.end()]
             if inside and any(conclusive for _, _, conclusive in inside):
                 yield "email", source[m.start()], source[m.end() - 1] + 1
-    for m in _API_KEY.finditer(text):
+    for m in _matches_near(_API_KEY, _API_KEY_HINT, text):
         yield "api_key", m.start(), m.end()
-    for m in _ASSIGNMENT.finditer(text):
+    for m in _matches_near(_ASSIGNMENT, _ASSIGNMENT_HINT, text):
         value = m.group("value").rstrip()
         if not value or _PLACEHOLDER_VALUE.fullmatch(value.split()[0]):
             continue
@@ -282,7 +321,7 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
             continue
         kind = "api_key" if "key" in keyword or "token" in keyword else "password"
         yield kind, m.start("value"), m.start("value") + len(value)
-    for m in _BASIC_AUTH.finditer(text):
+    for m in _matches_near(_BASIC_AUTH, _BASIC_AUTH_HINT, text):
         if _basic_auth_ok(m.group("token")):
             yield "basic_auth", m.start("token"), m.end("token")
     covered = 0  # a BEGIN inside a key already found starts nothing new (and costs no search)
@@ -296,21 +335,21 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
             blank = text.find("\n\n", m.end())
             covered = len(text) if blank < 0 else blank
         yield "private_key", m.start(), covered
-    for m in _PHONE.finditer(text):
+    for m in _matches_near(_PHONE, _PHONE_HINT, text):
         if not _DATE_LIKE.match(m.group(0)):
             yield "phone", m.start(), m.end()
     # Long digit runs inside a URL are ids and timestamps (a tweet, a dashboard's time range),
     # never a card typed into a post-mortem.
-    urls = [u.span() for u in _URL_SPAN.finditer(text)] if "://" in text else []
-    for m in _CARD.finditer(text):
+    urls = [u.span() for u in _URL_SPAN.finditer(text)] if has_url else []
+    for m in _matches_near(_CARD, _CARD_HINT, text):
         digits = "".join(ch for ch in m.group(0) if ch.isdigit())
         if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1 \
                 and not any(start <= m.start() < end for start, end in urls):
             yield "card_number", m.start(), m.end()
-    for m in _IPV4.finditer(text):
+    for m in _matches_near(_IPV4, _IPV4_HINT, text):
         if m.group(0) not in _HARMLESS_IPS:
             yield "ip_address", m.start(), m.end()
-    for m in _IPV6.finditer(text):
+    for m in _matches_near(_IPV6, _IPV6_HINT, text):
         if _ipv6_ok(m.group(0)):
             yield "ip_address", m.start(), m.end()
 
@@ -389,6 +428,19 @@ def _linear_scanners() -> tuple[tuple, tuple]:
     return tuple(linear), tuple(windowed)
 
 
+@cache
+def _linear_gate():
+    """All of the linear plugins' patterns as one RE2 alternation: one pass over a text tells
+    whether any of them matches anywhere, instead of one pass per pattern (about thirty). A
+    text it finds nothing in has no candidate for any of them."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile("|".join(f"(?:{pattern.pattern})" for _, patterns in _linear_scanners()[0]
+                                for pattern in patterns), options)
+
+
 _CANDIDATE_CHARS = 4096  # a longer RE2 match is masked whole, without asking the plugin to re-read it
 
 
@@ -397,7 +449,7 @@ def _detect_secrets_spans(text: str):
     whole text; the plugin's own `analyze_string` then reads only that candidate, so its
     checks (a JWT must decode, which group is the secret) still decide."""
     linear, windowed = _linear_scanners()
-    for plugin, patterns in linear:
+    for plugin, patterns in linear if _linear_gate().search(text) else ():
         kind = _PLUGIN_KINDS.get(plugin.secret_type, "api_key")
         for pattern in patterns:
             for m in pattern.finditer(text):
@@ -432,7 +484,7 @@ def find_sensitive(text: str, first_line: int = 1) -> list[SensitiveMatch]:
     if not text:
         return []
     normal, source = normalise(text)
-    respelled = _respell(normal) if _SPELLED.search(normal) else None
+    respelled = _respell(normal) if _CONCLUSIVE_SPELLING_HINT.search(normal) and _SPELLED.search(normal) else None
     spans = sorted({*_own_rules(normal, respelled), *_detect_secrets_spans(normal)},
                    key=lambda s: (s[1], -(s[2] - s[1])))
     kept: list[tuple[str, int, int]] = []

@@ -79,3 +79,23 @@ def test_a_long_number_inside_a_url_is_an_id_not_a_card():
     # A Luhn-valid run in a status link (tweet ids, dashboard time ranges) is not a card typed in.
     assert find_sensitive("see https://example.com/status/4111111111111111 for the thread") == []
     assert [m.kind for m in find_sensitive("card 4111 1111 1111 1111 charged")] == ["card_number"]
+
+
+_RULES_READ_NEAR_HINTS = ["_API_KEY", "_ASSIGNMENT", "_BASIC_AUTH", "_PHONE", "_CARD", "_IPV4", "_IPV6"]
+
+
+@pytest.mark.parametrize("rule", _RULES_READ_NEAR_HINTS)
+def test_a_rule_read_near_its_hints_finds_what_it_finds_reading_every_line(rule):
+    import random
+
+    from pipelines.postmortems import sensitive
+
+    pattern, hint = getattr(sensitive, rule), getattr(sensitive, rule + "_HINT")
+    filler = ["Ordinary prose about the incident at 10:00:00 UTC.", "", "x" * 700, "- 2026-03-02 14:05 rollback",
+              "version 1.2.3 and 4.5", "from 10.1.2.3 it came", "std::vector", "+", "(415)", "key points", " " * 300]
+    lines = [text for _, text, _ in PLANTED] * 3 + filler * 20
+    random.Random(0).shuffle(lines)
+    text = "\n".join(lines)
+    expected = [m.span() for m in pattern.finditer(text)]
+    assert expected, f"{rule} should match something in the planted lines"
+    assert [m.span() for m in sensitive._matches_near(pattern, hint, text)] == expected
