@@ -39,7 +39,7 @@ from pipelines.themes.items import ID_PREFIX, THEME_SETS, load_items
 from pipelines.themes.name import describe, distinctive_terms, name_themes, representatives
 from pipelines.themes.stability import bootstrap_labelings, theme_stability
 from pipelines.themes.track import Cluster, PreviousTheme, assign_ids
-from pipelines.warehouse.db import insert_frame, query_frame
+from pipelines.warehouse.db import execute_sql_file, insert_frame, query_frame
 
 REFIT_SHARE = 0.05
 # Below this cosine to the nearest theme, a new item in assign mode stays unclustered: the
@@ -67,7 +67,7 @@ def ensure_theme_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_theme_views(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(_sql("views.sql"))
+    execute_sql_file(con, "pipelines.themes", "views.sql")
 
 
 @dataclass
