@@ -31,6 +31,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pipelines.settings import PROJECT_ROOT, load_settings
 from pipelines.themes.stability import caution
+from pipelines.themes.vectors import unit_rows
 from pipelines.warehouse.query import QueryLimits, QueryRefused, QueryResult, run_on_connection
 
 # Query results are keyed by the warehouse version, so a new warehouse never waits for a
@@ -590,9 +591,7 @@ def item_vectors(version: WarehouseVersion, dim: int, model_id: str | None = Non
         FROM theme_items i JOIN embeddings e ON e.text_hash = i.text_hash AND e.model_id = $model_id""",
                        {"model_id": model_id})  # no ORDER BY: sorting 30,000 vectors doubles the load time
     matrix = frame["vector"].cast(pl.List(pl.Float32)).list.to_array(dim).to_numpy().reshape(frame.height, dim)
-    matrix = np.array(matrix, dtype=np.float32)  # writable: normalised in place below
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix /= np.where(norms == 0, 1, norms)
+    matrix = unit_rows(matrix, dtype=np.float32)
     return ItemVectors(model_id, frame["item_id"].to_list(), frame["incident_id"].to_numpy(), matrix)
 
 
@@ -612,7 +611,7 @@ def search_by_meaning(version: WarehouseVersion, text: str, filters: Mapping[str
     vectors = item_vectors(version, int(query.shape[0]), getattr(model, "model_id", None))
     if vectors is None or not len(vectors.item_ids):
         raise MeaningSearchUnavailable("this warehouse has no stored embeddings yet: run `make run` to build themes")
-    query /= np.linalg.norm(query) or 1.0
+    query = unit_rows(query)
     scores = vectors.matrix @ query
     best = pl.DataFrame({"incident_id": vectors.incident_ids, "score": scores}) \
         .group_by("incident_id").agg(pl.col("score").max()) \
