@@ -2,11 +2,11 @@
 
 -- One row per (theme, incident): the unit every count below is made of.
 CREATE OR REPLACE VIEW theme_incidents AS
-SELECT DISTINCT a.theme_set, a.theme_id, a.incident_id,
+SELECT a.theme_set, a.theme_id, a.incident_id,
        p.incident_date, p.iso_week, p.quarter, p.severity, p.started_at, p.resolved_at,
        p.customers_affected, p.minutes_to_resolve
-FROM theme_assignments a JOIN postmortems p USING (incident_id)
-WHERE a.theme_id IS NOT NULL;
+FROM (SELECT DISTINCT theme_set, theme_id, incident_id FROM theme_assignments WHERE theme_id IS NOT NULL) a
+JOIN postmortems p USING (incident_id);
 
 CREATE OR REPLACE VIEW theme_counts_weekly AS
 SELECT theme_set, theme_id, iso_week, count(*) AS incidents
@@ -93,18 +93,14 @@ JOIN postmortems p ON p.incident_id = a.incident_id;
 -- Did the fix work? For each fix of a theme (of an incident that started by the date), the
 -- other incidents of the same theme that started after both the item's deadline (the closest
 -- date we have for "closed") and the fixed incident, that is after `fixed_after` (unknown when
--- either date is). Counted from each theme's running incident count by an as-of join, not a
--- join per item: `incidents_after` = the theme's dated incidents minus those up to fixed_after.
--- The incidents themselves: theme_incidents WHERE incident_date > fixed_after.
+-- either date is). Counted by an as-of join on each theme's count of incidents from each day
+-- on, not by a join per item. The incidents themselves: theme_incidents WHERE incident_date > fixed_after.
 CREATE OR REPLACE MACRO theme_fix_effectiveness_as_of(as_of := NULL) AS TABLE
-WITH ti AS (
-    SELECT theme_set, theme_id, incident_date FROM theme_incidents_as_of(as_of)
-), running AS (
+WITH from_day AS (
     SELECT theme_set, theme_id, incident_date,
-           sum(count(*)) OVER (PARTITION BY theme_set, theme_id ORDER BY incident_date) AS up_to
-    FROM ti WHERE incident_date IS NOT NULL GROUP BY theme_set, theme_id, incident_date
-), dated AS (
-    SELECT theme_set, theme_id, count(incident_date) AS dated FROM ti GROUP BY ALL
+           sum(count(*)) OVER (PARTITION BY theme_set, theme_id ORDER BY incident_date DESC) AS from_here
+    FROM theme_incidents_as_of(as_of) WHERE incident_date IS NOT NULL
+    GROUP BY theme_set, theme_id, incident_date
 ), fixes AS (
     SELECT *,
            -- greatest() would skip a missing date
@@ -113,12 +109,9 @@ WITH ti AS (
     FROM theme_fixes WHERE as_of IS NULL OR fixed_incident_date <= as_of
 )
 SELECT f.theme_set, f.theme_id, f.fixed_incident_id, f.action_id, f.action_text, f.owner, f.deadline, f.status,
-       f.fixed_after,
-       (CASE WHEN f.fixed_after IS NULL THEN 0 ELSE coalesce(d.dated, 0) - coalesce(r.up_to, 0) END)::INTEGER
-           AS incidents_after
+       f.fixed_after, coalesce(r.from_here, 0)::INTEGER AS incidents_after
 FROM fixes f
-ASOF LEFT JOIN running r ON r.theme_set = f.theme_set AND r.theme_id = f.theme_id AND f.fixed_after >= r.incident_date
-LEFT JOIN dated d ON d.theme_set = f.theme_set AND d.theme_id = f.theme_id;
+ASOF LEFT JOIN from_day r ON r.theme_set = f.theme_set AND r.theme_id = f.theme_id AND r.incident_date > f.fixed_after;
 
 CREATE OR REPLACE VIEW theme_fix_effectiveness AS SELECT * FROM theme_fix_effectiveness_as_of();
 
@@ -149,36 +142,40 @@ FROM per_theme p LEFT JOIN returned r USING (theme_set, theme_id);
 
 CREATE OR REPLACE VIEW theme_came_back AS SELECT * FROM theme_came_back_as_of();
 
--- Rising themes, for each week ending on a day of `week_ends` (a DATE list: Sundays): the
--- themes with at least ${RISING_MIN_RECENT} incidents in the ${RISING_RECENT_WEEKS} weeks ending that day and at least
--- ${RISING_FACTOR} times what their rate over the ${RISING_BASELINE_WEEKS} weeks before predicts
+-- Rising themes, for each ISO week given by a day of it in `week_ends` (a DATE list; the
+-- reports pass Sundays): the themes with at least ${RISING_MIN_RECENT} incidents in the ${RISING_RECENT_WEEKS} weeks ending with that
+-- week and at least ${RISING_FACTOR} times what their rate over the ${RISING_BASELINE_WEEKS} weeks before predicts
 -- (`expected`); a theme quiet in the baseline rises with any ${RISING_MIN_RECENT} recent incidents.
+-- Counted from incidents per theme and week, then the rising themes' recent incidents listed.
 -- The numbers: pipelines/postmortems/policy.py.
 CREATE OR REPLACE MACRO rising_themes(week_ends) AS TABLE
-WITH spans AS (
-    SELECT DISTINCT week_end,
-           week_end - INTERVAL (${RISING_RECENT_WEEKS} * 7 - 1) DAY AS recent_start,
-           week_end - INTERVAL ((${RISING_RECENT_WEEKS} + ${RISING_BASELINE_WEEKS}) * 7 - 1) DAY AS baseline_start
-    FROM (SELECT CAST(unnest(week_ends) AS DATE) AS week_end)
-), counted AS (
-    SELECT s.week_end, ti.theme_set, ti.theme_id,
-           count(DISTINCT ti.incident_id) FILTER (WHERE ti.incident_date >= s.recent_start) AS recent,
-           count(DISTINCT ti.incident_id) FILTER (WHERE ti.incident_date < s.recent_start) AS baseline,
-           list(DISTINCT ti.incident_id ORDER BY ti.incident_id) FILTER (WHERE ti.incident_date >= s.recent_start)
-               AS recent_ids
-    FROM spans s
-    JOIN theme_incidents ti ON ti.incident_date >= s.baseline_start AND ti.incident_date <= s.week_end
+WITH weeks AS (
+    SELECT DISTINCT CAST(date_trunc('week', CAST(day AS DATE)) AS DATE) + 6 AS week_end
+    FROM (SELECT unnest(week_ends) AS day)
+), per_week AS (
+    SELECT theme_set, theme_id, CAST(date_trunc('week', incident_date) AS DATE) + 6 AS week_end,
+           count(*) AS incidents
+    FROM theme_incidents WHERE incident_date IS NOT NULL
     GROUP BY ALL
+), counted AS (
+    SELECT w.week_end, c.theme_set, c.theme_id,
+           coalesce(sum(c.incidents) FILTER (WHERE c.week_end > w.week_end - 7 * ${RISING_RECENT_WEEKS}), 0)::BIGINT
+               AS recent,
+           coalesce(sum(c.incidents) FILTER (WHERE c.week_end <= w.week_end - 7 * ${RISING_RECENT_WEEKS}), 0)::BIGINT
+               AS baseline
+    FROM weeks w
+    JOIN per_week c ON c.week_end > w.week_end - 7 * (${RISING_RECENT_WEEKS} + ${RISING_BASELINE_WEEKS})
+                   AND c.week_end <= w.week_end
+    GROUP BY ALL
+), rising AS (
+    SELECT *, baseline * ${RISING_RECENT_WEEKS} / ${RISING_BASELINE_WEEKS} AS expected FROM counted
+    WHERE recent >= ${RISING_MIN_RECENT}
+      AND recent >= ${RISING_FACTOR} * (baseline * ${RISING_RECENT_WEEKS} / ${RISING_BASELINE_WEEKS})
 )
-SELECT c.week_end, c.theme_set, c.theme_id, t.name, t.first_seen, c.recent, c.baseline,
-       c.baseline * ${RISING_RECENT_WEEKS} / ${RISING_BASELINE_WEEKS} AS expected, c.recent_ids
-FROM counted c JOIN themes t USING (theme_set, theme_id)
-WHERE c.recent >= ${RISING_MIN_RECENT}
-  AND c.recent >= ${RISING_FACTOR} * (c.baseline * ${RISING_RECENT_WEEKS} / ${RISING_BASELINE_WEEKS});
-
--- Themes that occur together within one incident.
-CREATE OR REPLACE VIEW theme_cooccurrence AS
-SELECT a.theme_set, a.theme_id AS theme_a, b.theme_id AS theme_b, count(DISTINCT a.incident_id) AS incidents
-FROM theme_incidents a
-JOIN theme_incidents b ON a.incident_id = b.incident_id AND a.theme_set = b.theme_set AND a.theme_id < b.theme_id
-GROUP BY ALL;
+SELECT r.week_end, r.theme_set, r.theme_id, t.name, t.first_seen, r.recent, r.baseline, r.expected,
+       list(ti.incident_id ORDER BY ti.incident_id) AS recent_ids
+FROM rising r
+JOIN themes t USING (theme_set, theme_id)
+JOIN theme_incidents ti ON ti.theme_set = r.theme_set AND ti.theme_id = r.theme_id
+ AND ti.incident_date > r.week_end - 7 * ${RISING_RECENT_WEEKS} AND ti.incident_date <= r.week_end
+GROUP BY r.week_end, r.theme_set, r.theme_id, t.name, t.first_seen, r.recent, r.baseline, r.expected;
