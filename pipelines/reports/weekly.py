@@ -13,7 +13,7 @@ post-mortem states today: the files do not record when an item was closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -397,7 +397,8 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
     rising = data.rising.get(label, [])
     counts = weekly_counts(data.per_week, week)
     rising_blocks: list = [Table(
-        ["Theme", "Name", f"Last {RISING_RECENT_WEEKS} weeks", f"Expected from previous {RISING_BASELINE_WEEKS} weeks", "Incidents"],
+        ["Theme", "Name", f"Last {RISING_RECENT_WEEKS} weeks", f"Expected from previous {RISING_BASELINE_WEEKS} weeks",
+         "Incidents"],
         [[r["theme_id"], r["name"], r["recent"], round(r["expected"], 1), ", ".join(r["recent_ids"])] for r in rising],
         empty="No theme is rising against its baseline." if has_themes else THEMES_MISSING)]
     rising_blocks.append(BarChart(f"Incidents per week, last {len(counts)} weeks", [wk.label[5:] for wk, _ in counts],
