@@ -179,3 +179,10 @@ JOIN themes t USING (theme_set, theme_id)
 JOIN theme_incidents ti ON ti.theme_set = r.theme_set AND ti.theme_id = r.theme_id
  AND ti.incident_date > r.week_end - 7 * ${RISING_RECENT_WEEKS} AND ti.incident_date <= r.week_end
 GROUP BY r.week_end, r.theme_set, r.theme_id, t.name, t.first_seen, r.recent, r.baseline, r.expected;
+
+-- Themes that occur together within one incident.
+CREATE OR REPLACE VIEW theme_cooccurrence AS
+SELECT a.theme_set, a.theme_id AS theme_a, b.theme_id AS theme_b, count(DISTINCT a.incident_id) AS incidents
+FROM theme_incidents a
+JOIN theme_incidents b ON a.incident_id = b.incident_id AND a.theme_set = b.theme_set AND a.theme_id < b.theme_id
+GROUP BY ALL;

@@ -189,3 +189,19 @@ def test_the_deadline_reaches_sql_from_the_policy(fixture):
     assert [r["incident_id"] for r in fixture.rows("SELECT incident_id FROM late_postmortems")] == ["PM-late"]
     (health,) = fixture.rows("SELECT share_within_72h FROM postmortem_health")
     assert health["share_within_72h"] == 0.5
+
+
+def test_every_documented_theme_view_and_macro_is_created(fixture):
+    import re
+
+    from pipelines.settings import PROJECT_ROOT
+
+    fixture.incident("PM-1", date(2026, 1, 5)).views()
+    table = (PROJECT_ROOT / "docs" / "themes.md").read_text(encoding="utf-8").split("## Tables and views")[1]
+    documented = {name for row in table.splitlines() if "(view" in row or "(macro" in row
+                  for name in re.findall(r"`(\w+)[`(]", row.split("|")[1])}
+    created = {r[0] for r in fixture.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    created |= {r[0] for r in fixture.con.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE function_type = 'table_macro'").fetchall()}
+    assert {"theme_cooccurrence", "rising_themes", "theme_fix_effectiveness"} <= documented
+    assert documented <= created
