@@ -9,6 +9,7 @@ The landing page is the quarterly retrospective: where do we keep getting burned
 import streamlit as st
 
 from dashboards import queries, ui
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS as DEADLINE_H
 
 st.set_page_config(page_title="emberline", page_icon=":material/local_fire_department:", layout="wide")
 
@@ -25,7 +26,8 @@ pages = st.navigation([
     st.Page(ui.INCIDENTS, title="Incidents", icon=":material/description:", url_path="incidents",
             help="Search incidents by text or by meaning, filter them, and open one post-mortem."),
     st.Page(ui.HEALTH, title="Post-mortem health", icon=":material/health_and_safety:", url_path="health",
-            help="Completeness, 72-hour compliance, blame and redaction findings, incidents without an eval case."),
+            help=f"Completeness, {DEADLINE_H}-hour compliance, blame and redaction findings, incidents without an "
+                 "eval case."),
     st.Page(ui.SQL, title="SQL", icon=":material/terminal:", url_path="sql",
             help="Read-only SQL over the warehouse with a schema browser, example queries and CSV download."),
 ])

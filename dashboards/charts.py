@@ -13,6 +13,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
+
 LINE_HEIGHT = 320
 
 
@@ -130,7 +132,7 @@ def health_lines(health: pl.DataFrame) -> alt.Chart:
     data = health.unpivot(index="quarter", on=["avg_completeness", "share_within_72h"],
                           variable_name="measure", value_name="share").with_columns(
         pl.col("measure").replace({"avg_completeness": "average completeness",
-                                   "share_within_72h": "published within 72 h"}))
+                                   "share_within_72h": f"published within {POSTMORTEM_DEADLINE_HOURS} h"}))
     return alt.Chart(data).mark_line(point=True).encode(
         x=_quarter_x(),
         y=alt.Y("share:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),

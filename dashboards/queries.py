@@ -29,9 +29,9 @@ import polars as pl
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
 from pipelines.settings import PROJECT_ROOT, load_settings
 from pipelines.themes.stability import caution
+from pipelines.themes.vectors import unit_rows
 from pipelines.warehouse.query import QueryLimits, QueryRefused, QueryResult, run_on_connection
 
 # Query results are keyed by the warehouse version, so a new warehouse never waits for a
@@ -168,11 +168,6 @@ def clear_caches(*, keep_model: bool = False) -> None:
         st.cache_resource.clear()
 
 
-def _sql(name: str) -> str:
-    """SQL too long to read inline lives in .sql files next to this module."""
-    return Path(__file__).with_name(name).read_text(encoding="utf-8")
-
-
 def _cached(func):
     return st.cache_data(ttl=RESULT_TTL, max_entries=512, show_spinner=False)(func)
 
@@ -234,24 +229,55 @@ def quarter_summary(version: WarehouseVersion, quarter: str | None) -> dict:
 
 @_cached
 def burn_ranking(version: WarehouseVersion, theme_set: str, quarter: str | None) -> pl.DataFrame:
-    """Themes ranked by burn score (severity x impact x duration, see pipelines/themes/views.sql)
-    over one quarter or all time, with recurrence and whether the theme came back after its fixes."""
-    ranking = read_frame(version, _sql("burn_ranking.sql"), {"theme_set": theme_set, "quarter": quarter})
+    """Themes ranked by burn score over one quarter or all time (macro theme_burn_as_of,
+    pipelines/themes/views.sql), with recurrence and whether the theme came back after its
+    fixes (views theme_recurrence and theme_came_back)."""
+    ranking = read_frame(version, """
+        SELECT t.theme_id, t.name, t.top_category, b.incidents, round(b.burn_score, 1) AS burn_score,
+               round(t.stability, 2) AS stability,
+               b.sev1_sev2, r.quarters_present, r.longest_streak, r.current_streak,
+               coalesce(c.fixes_done, 0) AS fixes_done, coalesce(c.fixes_open, 0) AS fixes_open,
+               coalesce(c.came_back_after_fix, false) AS came_back_after_fix, c.last_fix_closed, b.last_incident
+        FROM theme_burn_as_of(in_quarter := $quarter) b
+        JOIN themes t USING (theme_set, theme_id)
+        LEFT JOIN theme_recurrence r USING (theme_set, theme_id)
+        LEFT JOIN theme_came_back c USING (theme_set, theme_id)
+        WHERE b.theme_set = $theme_set
+        ORDER BY burn_score DESC, b.incidents DESC, t.theme_id""", {"theme_set": theme_set, "quarter": quarter})
     return ranking.with_columns(pl.Series("caution", [caution(n, s) for n, s in zip(
         ranking["incidents"], ranking["stability"])], dtype=pl.String))
 
 
 @_cached
 def quarter_theme_counts(version: WarehouseVersion, theme_set: str, top: int) -> pl.DataFrame:
-    """Incidents per quarter for the `top` themes by all-time burn: heatmap and trend lines."""
-    return read_frame(version, _sql("quarter_theme_counts.sql"), {"theme_set": theme_set, "top": top})
+    """Incidents per quarter (view theme_counts_quarterly; zero when the theme did not occur)
+    for the `top` themes by all-time burn (view theme_burn): heatmap and trend lines."""
+    return read_frame(version, """
+        WITH top_themes AS (
+            SELECT theme_id, name, burn FROM theme_burn WHERE theme_set = $theme_set
+            ORDER BY burn DESC, theme_id LIMIT $top
+        ), all_quarters AS (
+            SELECT DISTINCT quarter FROM postmortems WHERE quarter IS NOT NULL
+        )
+        SELECT tt.theme_id, tt.name, round(tt.burn, 2) AS burn_score, q.quarter, coalesce(c.incidents, 0) AS incidents
+        FROM top_themes tt CROSS JOIN all_quarters q
+        LEFT JOIN theme_counts_quarterly c ON c.theme_set = $theme_set AND c.theme_id = tt.theme_id
+                                          AND c.quarter = q.quarter
+        ORDER BY tt.burn DESC, tt.theme_id, q.quarter""", {"theme_set": theme_set, "top": top})
 
 
 @_cached
 def fix_effectiveness(version: WarehouseVersion, theme_set: str, limit: int = 500) -> pl.DataFrame:
     """Systemic action items per theme and how many of the theme's incidents started after
-    each item's deadline; column `total` counts all items, of which `limit` are returned."""
-    return read_frame(version, _sql("fix_effectiveness.sql"), {"theme_set": theme_set, "limit": limit})
+    each item's deadline (view theme_fix_effectiveness); done items the theme came back after
+    first; column `total` counts all items, of which `limit` are returned."""
+    return read_frame(version, """
+        SELECT f.theme_id, t.name, f.fixed_incident_id, f.action_id, f.action_text, f.owner, f.deadline, f.status,
+               f.incidents_after, count(*) OVER () AS total
+        FROM theme_fix_effectiveness f JOIN themes t USING (theme_set, theme_id)
+        WHERE f.theme_set = $theme_set
+        ORDER BY f.status = 'done' AND f.incidents_after > 0 DESC, f.incidents_after DESC, f.theme_id, f.action_id
+        LIMIT $limit""", {"theme_set": theme_set, "limit": limit})
 
 
 @_cached
@@ -347,30 +373,16 @@ def late_postmortems_in_week(version: WarehouseVersion, week: str) -> pl.DataFra
 
 
 @_cached
-def rising_themes(version: WarehouseVersion, theme_set: str, week: str, window_weeks: int = 4) -> pl.DataFrame:
-    """Themes with more incidents in the `window_weeks` ending with `week` than in the
-    same number of weeks before."""
-    start, _ = week_bounds(version, week)
-    if start is None:
+def rising_themes(version: WarehouseVersion, theme_set: str, week: str) -> pl.DataFrame:
+    """Themes rising in the weeks ending with `week` against their trailing baseline: the
+    warehouse macro rising_themes, the weekly report's definition (numbers in policy.py)."""
+    _, end = week_bounds(version, week)
+    if end is None:
         return pl.DataFrame()
     return read_frame(version, """
-        WITH windows AS (
-            SELECT theme_id,
-                   count(DISTINCT incident_id) FILTER (
-                       WHERE incident_date >= $end - to_weeks($window) AND incident_date < $end) AS recent,
-                   count(DISTINCT incident_id) FILTER (
-                       WHERE incident_date >= $end - to_weeks(2 * $window)
-                         AND incident_date < $end - to_weeks($window)) AS before
-            FROM theme_incidents
-            WHERE theme_set = $theme_set AND incident_date >= $end - to_weeks(2 * $window) AND incident_date < $end
-            GROUP BY theme_id
-        )
-        SELECT w.theme_id, t.name, w.recent, w.before, w.recent - w.before AS change, t.first_seen
-        FROM windows w JOIN themes t ON t.theme_set = $theme_set AND t.theme_id = w.theme_id
-        WHERE w.recent > w.before
-        ORDER BY change DESC, w.recent DESC, w.theme_id""",
-                      {"theme_set": theme_set, "end": start + timedelta(days=7),
-                       "window": window_weeks})
+        SELECT r.theme_id, r.name, r.recent, round(r.expected, 1) AS expected, r.baseline, r.first_seen
+        FROM rising_themes([$end]) r WHERE r.theme_set = $theme_set
+        ORDER BY r.recent - r.expected DESC, r.theme_id""", {"theme_set": theme_set, "end": end})
 
 
 @_cached
@@ -579,9 +591,7 @@ def item_vectors(version: WarehouseVersion, dim: int, model_id: str | None = Non
         FROM theme_items i JOIN embeddings e ON e.text_hash = i.text_hash AND e.model_id = $model_id""",
                        {"model_id": model_id})  # no ORDER BY: sorting 30,000 vectors doubles the load time
     matrix = frame["vector"].cast(pl.List(pl.Float32)).list.to_array(dim).to_numpy().reshape(frame.height, dim)
-    matrix = np.array(matrix, dtype=np.float32)  # writable: normalised in place below
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix /= np.where(norms == 0, 1, norms)
+    matrix = unit_rows(matrix, dtype=np.float32)
     return ItemVectors(model_id, frame["item_id"].to_list(), frame["incident_id"].to_numpy(), matrix)
 
 
@@ -601,7 +611,7 @@ def search_by_meaning(version: WarehouseVersion, text: str, filters: Mapping[str
     vectors = item_vectors(version, int(query.shape[0]), getattr(model, "model_id", None))
     if vectors is None or not len(vectors.item_ids):
         raise MeaningSearchUnavailable("this warehouse has no stored embeddings yet: run `make run` to build themes")
-    query /= np.linalg.norm(query) or 1.0
+    query = unit_rows(query)
     scores = vectors.matrix @ query
     best = pl.DataFrame({"incident_id": vectors.incident_ids, "score": scores}) \
         .group_by("incident_id").agg(pl.col("score").max()) \
@@ -678,10 +688,8 @@ def health_by_quarter(version: WarehouseVersion) -> pl.DataFrame:
 
 @_cached
 def health_totals(version: WarehouseVersion, quarter: str | None) -> dict:
-    row = read_rows(version, f"""
-        SELECT count(*), avg(completeness),
-               avg(CASE WHEN hours_to_postmortem IS NULL THEN NULL
-                        WHEN hours_to_postmortem <= {POSTMORTEM_DEADLINE_HOURS} THEN 1 ELSE 0 END),
+    row = read_rows(version, """
+        SELECT count(*), avg(completeness), avg(published_in_time(hours_to_postmortem)),
                count(*) FILTER (WHERE new_eval_case_id IS NULL AND new_eval_case_checks IS NULL)
         FROM postmortems WHERE $quarter IS NULL OR quarter = $quarter""", {"quarter": quarter})[0]
     return dict(zip(("postmortems", "avg_completeness", "share_within_72h", "without_eval_case"), row))

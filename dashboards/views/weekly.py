@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboards import queries, ui
 from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS as DEADLINE_H
+from pipelines.postmortems.policy import RISING_BASELINE_WEEKS, RISING_FACTOR, RISING_MIN_RECENT, RISING_RECENT_WEEKS
 
 version = queries.pinned_version()
 theme_set = ui.theme_set()
@@ -48,7 +49,9 @@ with left:
         ui.table(late, links={"incident_id": "incident"}, key="late")
 with right:
     st.subheader("Rising themes")
-    st.caption("More incidents in the four weeks ending with this one than in the four weeks before.")
+    st.caption(f"At least {RISING_MIN_RECENT} incidents in the {RISING_RECENT_WEEKS} weeks ending with this one, and at "
+               f"least {RISING_FACTOR:g} times what the {RISING_BASELINE_WEEKS} weeks before predict (`expected`; "
+               "`baseline`: their incidents).")
     if themed:
         ui.table(queries.rising_themes(version, theme_set, week), links={"theme_id": "theme"},
                  empty="No theme is rising.", key="rising")

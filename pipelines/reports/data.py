@@ -16,7 +16,7 @@ from pipelines.warehouse.db import scalar
 THEME_RELATIONS = ("themes", "theme_assignments", "theme_incidents", "incident_burn")
 
 
-def records(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+def records(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]

@@ -84,12 +84,11 @@ def passing_but_recurring(con: duckdb.DuckDBPyConnection, quarter: str, as_of: d
     """Themes with an incident this quarter although an earlier incident's regression case
     passed its latest run before the quarter's end: the tests pin the old instances, not the
     failure class."""
-    if not _linked(con) or not relation_exists(con, "theme_assignments") or not relation_exists(con, "themes"):
+    if not _linked(con) or not relation_exists(con, "theme_incidents") or not relation_exists(con, "themes"):
         return []
     return records(con, f"""
         WITH {_OUTCOMES_AS_OF},
-        members AS (SELECT DISTINCT a.theme_set, a.theme_id, a.incident_id, p.incident_date, p.quarter
-                    FROM theme_assignments a JOIN postmortems p USING (incident_id) WHERE a.theme_id IS NOT NULL),
+        members AS (SELECT theme_set, theme_id, incident_id, incident_date, quarter FROM theme_incidents),
         passing AS (SELECT m.* FROM members m JOIN outcomes o USING (incident_id) WHERE o.passed)
         SELECT again.theme_set, again.theme_id, t.name,
                list(DISTINCT ps.incident_id ORDER BY ps.incident_id) AS passing_cases,

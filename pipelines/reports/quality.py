@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
 from pipelines.reports.data import records, relation_exists
 from pipelines.reports.external import ExternalConfig, leaked_internal_names
 from pipelines.reports.redact import describe, scan_files
@@ -80,16 +81,17 @@ def sensitive_data(con: duckdb.DuckDBPyConnection) -> QualityResult:
 
 
 def late_postmortems(con: duckdb.DuckDBPyConnection, now: datetime) -> QualityResult:
-    """Published more than 72 hours after resolution, or resolved more than 72 hours ago and
-    still unpublished."""
-    late = records(con, "SELECT incident_id, hours_to_postmortem FROM postmortems WHERE hours_to_postmortem > 72")
+    """Published later than the deadline after resolution (view late_postmortems), or resolved
+    longer ago than that and still unpublished (as of `now`)."""
+    late = records(con, "SELECT incident_id, hours_to_postmortem FROM late_postmortems")
     overdue = records(con, """
         SELECT incident_id, resolved_at FROM postmortems
-        WHERE postmortem_published_at IS NULL AND resolved_at IS NOT NULL AND resolved_at + INTERVAL 72 HOUR < ?""",
-                      [now])
+        WHERE postmortem_published_at IS NULL AND resolved_at IS NOT NULL
+          AND resolved_at + INTERVAL (postmortem_deadline_hours()) HOUR < ?""", [now])
     ids = sorted(set(_ids(late)) | set(_ids(overdue)))
+    hours = POSTMORTEM_DEADLINE_HOURS
     return QualityResult(
-        not ids, f"{len(late)} published after 72 h, {len(overdue)} unpublished past 72 h",
+        not ids, f"{len(late)} published after {hours} h, {len(overdue)} unpublished past {hours} h",
         offending=ids,
         details={"published_late_hours": {r["incident_id"]: round(r["hours_to_postmortem"], 1) for r in late},
                  "unpublished_overdue": _ids(overdue)})

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.postmortems.policy import POSTMORTEM_DEADLINE_HOURS
+from pipelines.postmortems.policy import HIGH_SEVERITIES, POSTMORTEM_DEADLINE_HOURS
 from pipelines.reports.data import THEMES_MISSING, plural, records, short, themes_available, undated_note
 from pipelines.reports.document import BarChart, Bullets, Paragraph, Report, Section, Table
 from pipelines.reports.eval_sections import quarterly_eval_section
@@ -51,74 +51,42 @@ class QuarterData:
 
 
 def theme_history(con: duckdb.DuckDBPyConnection, q: Quarter, theme_set: str = "root_cause") -> list[dict]:
-    """Per theme, as of the quarter's end: quarters present, incidents, incidents this quarter."""
-    rows = records(con, """
-        SELECT ti.theme_id, t.name,
-               list(DISTINCT ti.quarter ORDER BY ti.quarter) AS quarters,
-               count(DISTINCT ti.incident_id) AS incidents,
-               count(DISTINCT ti.incident_id) FILTER (WHERE ti.quarter = ?) AS this_quarter,
-               list(DISTINCT ti.incident_id ORDER BY ti.incident_id) FILTER (WHERE ti.quarter = ?) AS this_quarter_ids,
-               list(DISTINCT ti.incident_id ORDER BY ti.incident_id) AS incident_ids
-        FROM theme_incidents ti JOIN themes t USING (theme_set, theme_id)
-        WHERE ti.theme_set = ? AND ti.incident_date <= ? AND ti.quarter IS NOT NULL
-        GROUP BY ALL""", [q.label, q.label, theme_set, q.end])
-    for row in rows:
-        row["streak"] = _streak_ending(row["quarters"], q)
-    return rows
-
-
-def _streak_ending(quarters: list[str], q: Quarter) -> int:
-    present, streak, current = set(quarters), 0, q
-    while current.label in present:
-        streak += 1
-        current = current.shift(-1)
-    return streak
+    """Per theme, as of the quarter's end: quarters present, the run of quarters ending with this
+    one, incidents to date and this quarter (macros theme_recurrence_as_of, theme_burn_as_of)."""
+    return records(con, """
+        SELECT r.theme_id, t.name, r.quarters, r.current_streak AS streak,
+               b.incidents, coalesce(bq.incidents, 0) AS this_quarter,
+               list_sort(bq.incident_ids) AS this_quarter_ids, list_sort(b.incident_ids) AS incident_ids
+        FROM theme_recurrence_as_of($end) r
+        JOIN themes t USING (theme_set, theme_id)
+        JOIN theme_burn_as_of($end) b USING (theme_set, theme_id)
+        LEFT JOIN theme_burn_as_of($end, $quarter) bq USING (theme_set, theme_id)
+        WHERE r.theme_set = $theme_set
+        ORDER BY r.theme_id""", {"end": q.end, "quarter": q.label, "theme_set": theme_set})
 
 
 def burn_ranking(con: duckdb.DuckDBPyConnection, q: Quarter) -> list[dict]:
+    """Root-cause themes by burn to the quarter's end, with this quarter's part (theme_burn_as_of)."""
     return records(con, """
-        SELECT ti.theme_id, t.name, t.stability, round(sum(b.burn), 1) AS burn_score,
-               round(coalesce(sum(b.burn) FILTER (WHERE ti.quarter = ?), 0), 1) AS burn_this_quarter,
-               count(*) AS incidents,
-               count(*) FILTER (WHERE ti.severity IN ('SEV1', 'SEV2')) AS sev1_sev2,
-               list(ti.incident_id ORDER BY b.burn DESC, ti.incident_id) AS incident_ids,
-               list(ti.incident_id ORDER BY b.burn DESC, ti.incident_id) FILTER (WHERE ti.quarter = ?) AS this_quarter_ids
-        FROM theme_incidents ti
+        SELECT b.theme_id, b.name, t.stability, round(b.burn, 1) AS burn_score,
+               round(coalesce(bq.burn, 0), 1) AS burn_this_quarter, b.incidents, b.sev1_sev2,
+               b.incident_ids, bq.incident_ids AS this_quarter_ids
+        FROM theme_burn_as_of($end) b
         JOIN themes t USING (theme_set, theme_id)
-        JOIN incident_burn b USING (incident_id)
-        WHERE ti.theme_set = 'root_cause' AND ti.incident_date <= ?
-        GROUP BY ALL
-        ORDER BY burn_score DESC, ti.theme_id""", [q.label, q.label, q.end])
+        LEFT JOIN theme_burn_as_of($end, $quarter) bq USING (theme_set, theme_id)
+        WHERE b.theme_set = 'root_cause'
+        ORDER BY burn_score DESC, b.theme_id""", {"end": q.end, "quarter": q.label})
 
 
 def fix_state(con: duckdb.DuckDBPyConnection, q: Quarter) -> dict[str, dict]:
     """Per theme: systemic items done / open / overdue at the quarter's end, and the incidents
-    of the theme that started after a done item's deadline (the theme came back)."""
+    of the theme that started after a done item's deadline (the theme came back): the macro
+    theme_came_back_as_of, which the view theme_came_back and the dashboard read too."""
     rows = records(con, """
-        WITH ti AS (
-            SELECT * FROM theme_incidents WHERE theme_set = 'root_cause' AND incident_date <= ?
-        ), fixes AS (
-            SELECT theme_id, action_id, fixed_incident_id AS incident_id, fixed_incident_date AS incident_date,
-                   deadline, status
-            FROM theme_fixes WHERE theme_set = 'root_cause' AND fixed_incident_date <= ?
-        ), came_back AS (
-            -- A later incident of the theme, after both the fixed incident and the fix's deadline
-            -- (a deadline written before the incident itself must not make it "come back").
-            SELECT f.theme_id, f.action_id, f.incident_id AS fixed_incident_id, f.deadline, later.incident_id AS later_id
-            FROM fixes f JOIN ti later
-              ON later.theme_id = f.theme_id AND later.incident_id <> f.incident_id
-             AND later.incident_date > f.deadline AND later.incident_date > f.incident_date
-            WHERE f.status = 'done'
-        )
-        SELECT f.theme_id,
-               count(*) FILTER (WHERE f.status = 'done') AS done,
-               count(*) FILTER (WHERE f.status <> 'done') AS not_done,
-               count(*) FILTER (WHERE f.status <> 'done' AND f.deadline <= ?) AS overdue,
-               max(f.deadline) FILTER (WHERE f.status = 'done') AS last_closed,
-               (SELECT list(DISTINCT c.later_id ORDER BY c.later_id DESC) FROM came_back c
-                WHERE c.theme_id = f.theme_id) AS came_back_ids,
-               (SELECT min(c.deadline) FROM came_back c WHERE c.theme_id = f.theme_id) AS first_closed_before_return
-        FROM fixes f GROUP BY f.theme_id""", [q.end, q.end, q.end])
+        SELECT theme_id, fixes_done AS done, fixes_open AS not_done, fixes_overdue AS overdue,
+               last_fix_closed AS last_closed, came_back_incident_ids AS came_back_ids,
+               first_fix_closed_before_return AS first_closed_before_return
+        FROM theme_came_back_as_of($end) WHERE theme_set = 'root_cause'""", {"end": q.end})
     return {r["theme_id"]: r for r in rows}
 
 
@@ -154,7 +122,7 @@ def postmortem_health(con: duckdb.DuckDBPyConnection, q: Quarter) -> tuple[list[
         SELECT * FROM postmortem_health WHERE quarter BETWEEN ? AND ? ORDER BY quarter""", [first, q.label])
     offenders = {}
     for key, condition in (
-        ("late", f"p.hours_to_postmortem > {POSTMORTEM_DEADLINE_HOURS}"),
+        ("late", "p.hours_to_postmortem > postmortem_deadline_hours()"),
         ("blame", "p.incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL006')"),
         ("sensitive", "p.incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL007')"),
         ("no_eval_case", "p.new_eval_case_id IS NULL AND p.new_eval_case_checks IS NULL"),
@@ -326,13 +294,13 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
 
     o = d.health_offenders
     health_blocks: list = [Table(
-        ["Quarter", "Post-mortems", "Completeness", "Within 72 h", "Blame language", "Unredacted data",
+        ["Quarter", "Post-mortems", "Completeness", f"Within {POSTMORTEM_DEADLINE_HOURS} h", "Blame language", "Unredacted data",
          "Without eval case"],
         [[r["quarter"], r["postmortems"], _pct(r["avg_completeness"]), _pct(r["share_within_72h"]),
           r["with_blame_language"], r["with_sensitive_data"], r["without_eval_case"]] for r in d.health],
         empty="No post-mortem falls in a quarter yet." + aside)]
     details = [f"{label}: {', '.join(o[key])}" for key, label in (
-        ("late", "Published after 72 hours"), ("unpublished", "Resolved but not published"),
+        ("late", f"Published after {POSTMORTEM_DEADLINE_HOURS} hours"), ("unpublished", "Resolved but not published"),
         ("blame", "Blame language (EL006)"), ("sensitive", "Unredacted sensitive data (EL007)"),
         ("no_eval_case", "No new eval case")) if o[key]]
     health_blocks.append(Bullets(details, empty="Every post-mortem this quarter met the bar."))
@@ -347,7 +315,7 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
 
     incidents = d.incidents
     prev = [r for r in times if r["quarter"] == q.shift(-1).label]
-    sev = sum(1 for r in incidents if r["severity"] in ("SEV1", "SEV2"))
+    sev = sum(1 for r in incidents if r["severity"] in HIGH_SEVERITIES)
     highlights = [f"{plural(len(incidents), 'incident')} ({sev} SEV1/SEV2)"
                   + (f", against {prev[0]['incidents']} in {q.shift(-1).label}" if prev else "") + "; "
                   + f"{sum(r['customers_affected'] or 0 for r in incidents):,} customers affected."]

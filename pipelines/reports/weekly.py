@@ -13,13 +13,18 @@ post-mortem states today: the files do not record when an item was closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
 
-from pipelines.postmortems.policy import POSTMORTEM_DEADLINE, POSTMORTEM_DEADLINE_HOURS
+from pipelines.postmortems.policy import (
+    POSTMORTEM_DEADLINE,
+    POSTMORTEM_DEADLINE_HOURS,
+    RISING_BASELINE_WEEKS,
+    RISING_RECENT_WEEKS,
+)
 from pipelines.reports.data import (
     THEMES_MISSING,
     hours,
@@ -37,11 +42,6 @@ from pipelines.reports.outputs import ReportFiles, write_report
 from pipelines.reports.periods import Week, period_bounds
 from pipelines.themes.stability import caution, is_unstable
 
-# Rising themes: incidents in the last RECENT_WEEKS against the rate of the BASELINE_WEEKS
-# before them. A theme rises when it has at least MIN_RECENT incidents recently and at least
-# RISE_FACTOR times what its baseline rate predicts (any recent incidents of a theme that was
-# quiet during the baseline count as rising).
-RECENT_WEEKS, BASELINE_WEEKS, MIN_RECENT, RISE_FACTOR = 4, 13, 2, 2.0
 OLDEST_OVERDUE_SHOWN = 10
 
 
@@ -141,7 +141,7 @@ def published_late(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) 
         SELECT w.week, p.incident_id, p.title, p.team, p.hours_to_postmortem
         FROM weeks w JOIN postmortems p
           ON p.postmortem_published_at >= w.start_ts AND p.postmortem_published_at < w.as_of
-        WHERE p.hours_to_postmortem > {POSTMORTEM_DEADLINE_HOURS}
+        WHERE p.hours_to_postmortem > postmortem_deadline_hours()
         ORDER BY w.week, p.incident_id""", _weeks_params(windows)))
 
 
@@ -227,29 +227,16 @@ def theme_sentence(joined: dict) -> str:
 
 
 def rising_themes(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> dict[str, list[dict]]:
-    """Per week, the themes whose last RECENT_WEEKS beat their previous BASELINE_WEEKS."""
-    grouped = _by_week(records(con, f"""
-        WITH {_WEEKS}, spans AS (
-            SELECT week, end_d, end_d - INTERVAL {RECENT_WEEKS * 7 - 1} DAY AS recent_start,
-                   end_d - INTERVAL {(RECENT_WEEKS + BASELINE_WEEKS) * 7 - 1} DAY AS baseline_start
-            FROM weeks
-        )
-        SELECT s.week, ti.theme_id, t.name,
-               count(DISTINCT ti.incident_id) FILTER (WHERE ti.incident_date >= s.recent_start) AS recent,
-               count(DISTINCT ti.incident_id) FILTER (WHERE ti.incident_date < s.recent_start) AS baseline,
-               list(DISTINCT ti.incident_id ORDER BY ti.incident_id) FILTER (WHERE ti.incident_date >= s.recent_start)
-                   AS recent_ids
-        FROM spans s
-        JOIN theme_incidents ti ON ti.theme_set = 'root_cause'
-         AND ti.incident_date >= s.baseline_start AND ti.incident_date <= s.end_d
-        JOIN themes t ON t.theme_set = ti.theme_set AND t.theme_id = ti.theme_id
-        GROUP BY ALL ORDER BY s.week, ti.theme_id""", _weeks_params(windows)))
-    rising = {}
-    for week, rows in grouped.items():
-        for row in rows:
-            row["expected"] = row["baseline"] * RECENT_WEEKS / BASELINE_WEEKS
-        rising[week] = sorted((r for r in rows if r["recent"] >= MIN_RECENT and r["recent"] >= RISE_FACTOR * r["expected"]),
-                              key=lambda r: (-(r["recent"] - r["expected"]), r["theme_id"]))
+    """Per week, the root-cause themes rising against their trailing baseline: the warehouse
+    macro `rising_themes` (the dashboard's definition too), for every week at once."""
+    label_of = {w.end: w.week.label for w in windows}
+    rows = records(con, """
+        SELECT week_end, theme_id, name, recent, baseline, expected, recent_ids
+        FROM rising_themes(?::DATE[]) WHERE theme_set = 'root_cause'
+        ORDER BY week_end, recent - expected DESC, theme_id""", [list(label_of)])
+    rising: dict[str, list[dict]] = {}
+    for row in rows:
+        rising.setdefault(label_of[row.pop("week_end")], []).append(row)
     return rising
 
 
@@ -410,7 +397,8 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
     rising = data.rising.get(label, [])
     counts = weekly_counts(data.per_week, week)
     rising_blocks: list = [Table(
-        ["Theme", "Name", f"Last {RECENT_WEEKS} weeks", f"Expected from previous {BASELINE_WEEKS} weeks", "Incidents"],
+        ["Theme", "Name", f"Last {RISING_RECENT_WEEKS} weeks", f"Expected from previous {RISING_BASELINE_WEEKS} weeks",
+         "Incidents"],
         [[r["theme_id"], r["name"], r["recent"], round(r["expected"], 1), ", ".join(r["recent_ids"])] for r in rising],
         empty="No theme is rising against its baseline." if has_themes else THEMES_MISSING)]
     rising_blocks.append(BarChart(f"Incidents per week, last {len(counts)} weeks", [wk.label[5:] for wk, _ in counts],
@@ -457,7 +445,7 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
     if repeats:
         highlights.append(_recurrence_highlight(repeats[0]))
     if rising:
-        highlights.append("Rising: " + ", ".join(f"{r['name']} ({r['recent']} in {RECENT_WEEKS} weeks)"
+        highlights.append("Rising: " + ", ".join(f"{r['name']} ({r['recent']} in {RISING_RECENT_WEEKS} weeks)"
                                                  for r in rising[:3]) + ".")
     highlights.append(f"{plural(len(recent_actions), 'action item')} due this week or next; "
                       f"{len(old_overdue)} overdue from earlier.")

@@ -39,7 +39,8 @@ from pipelines.themes.items import ID_PREFIX, THEME_SETS, load_items
 from pipelines.themes.name import describe, distinctive_terms, name_themes, representatives
 from pipelines.themes.stability import bootstrap_labelings, theme_stability
 from pipelines.themes.track import Cluster, PreviousTheme, assign_ids
-from pipelines.warehouse.db import insert_frame, query_frame
+from pipelines.themes.vectors import nearest_centroid, unit_rows
+from pipelines.warehouse.db import execute_sql_file, insert_frame, query_frame
 
 REFIT_SHARE = 0.05
 # Below this cosine to the nearest theme, a new item in assign mode stays unclustered: the
@@ -67,7 +68,7 @@ def ensure_theme_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_theme_views(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(_sql("views.sql"))
+    execute_sql_file(con, "pipelines.themes", "views.sql")
 
 
 @dataclass
@@ -89,13 +90,8 @@ class SetSummary:
         return round(self.unclustered / self.items, 4) if self.items else 0.0
 
 
-def _normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
-
-
 def _centroids(vectors: np.ndarray, groups: dict[str, list[int]]) -> dict[str, np.ndarray]:
-    return {g: _normalise(vectors[idx].mean(axis=0)) for g, idx in groups.items() if idx}
+    return {g: unit_rows(vectors[idx].mean(axis=0)) for g, idx in groups.items() if idx}
 
 
 def _previous_state(con, theme_set: str) -> tuple[dict[str, str | None], dict[str, str], set[str]]:
@@ -155,7 +151,7 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
             else:
                 reasons[item_ids[k]] = unclustered_reason[k] or "not similar enough to any theme"
         ordered = sorted(groups.values(), key=lambda idx: item_ids[idx[0]])
-        clusters = [Cluster([item_ids[k] for k in idx], _normalise(vectors[idx].mean(axis=0))) for idx in ordered]
+        clusters = [Cluster([item_ids[k] for k in idx], unit_rows(vectors[idx].mean(axis=0))) for idx in ordered]
         previous_themes = [PreviousTheme(t, {item_ids[k] for k in idx}, prev_centroids.get(t))
                            for t, idx in sorted(prev_groups.items())]
         ids, events = assign_ids(previous_themes, clusters, ID_PREFIX[theme_set], used_ids)
@@ -168,6 +164,11 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
         events = []
         theme_ids = sorted(prev_centroids)
         centroid_matrix = np.stack([prev_centroids[t] for t in theme_ids]) if theme_ids else None
+        joining = [item for item in item_ids if item in fresh]
+        nearest = {}
+        if centroid_matrix is not None and joining:
+            best, similarity = nearest_centroid(vectors[[index[item] for item in joining]], centroid_matrix)
+            nearest = {item: (theme_ids[b], float(s)) for item, b, s in zip(joining, best, similarity)}
         for item in item_ids:
             if item not in fresh:
                 cluster_of[item] = previous.get(item)
@@ -175,13 +176,12 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
             if centroid_matrix is None:
                 cluster_of[item], reasons[item] = None, "no themes to join yet"
                 continue
-            sims = centroid_matrix @ vectors[index[item]]
-            best = int(np.argmax(sims))
-            if sims[best] >= ASSIGN_FLOOR:
-                cluster_of[item] = theme_ids[best]
+            theme_id, similarity = nearest[item]
+            if similarity >= ASSIGN_FLOOR:
+                cluster_of[item] = theme_id
             else:
                 cluster_of[item] = None
-                reasons[item] = f"no theme within cosine {ASSIGN_FLOOR} (nearest {theme_ids[best]} at {sims[best]:.2f})"
+                reasons[item] = f"no theme within cosine {ASSIGN_FLOOR} (nearest {theme_id} at {similarity:.2f})"
         for item in item_ids:  # keep reasons of items that stayed unclustered
             if cluster_of[item] is None and item not in reasons:
                 reasons[item] = "not similar enough to any theme"
@@ -244,7 +244,7 @@ def _cached_embed(con, embedder: Embedder):
     """Unit vectors for short texts (theme name candidates), through the vector cache."""
     def embed(texts: list[str]) -> np.ndarray:
         found, _ = embed_with_cache(con, texts, embedder)
-        return _normalise(np.asarray(found, dtype=np.float32).reshape(len(texts), -1))
+        return unit_rows(np.asarray(found, dtype=np.float32).reshape(len(texts), -1))
     return embed
 
 
@@ -325,9 +325,9 @@ def _write_action_links(con, theme_set: str, items: pl.DataFrame, vectors: np.nd
     def embed(texts: list[str]) -> np.ndarray:
         nonlocal embedded
         found, embedded = embed_with_cache(con, texts, embedder)
-        return _normalise(np.asarray(found, dtype=np.float32).reshape(len(texts), -1))
+        return unit_rows(np.asarray(found, dtype=np.float32).reshape(len(texts), -1))
 
-    links = link_actions_to_items(theme_set, actions, items, _normalise(vectors), embed)
+    links = link_actions_to_items(theme_set, actions, items, unit_rows(vectors), embed)
     con.execute("DELETE FROM action_item_links WHERE theme_set = ?", [theme_set])
     insert_frame(con, "action_item_links", links)
     return embedded

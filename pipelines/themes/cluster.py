@@ -73,7 +73,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-UNCLUSTERED = -1
+from pipelines.themes.vectors import UNASSIGNED, nearest_centroid, unit_rows
+
+UNCLUSTERED = UNASSIGNED
 
 # Spherical k-means converges in well under this many iterations on sentence
 # embeddings; the cap only bounds the worst case.
@@ -394,10 +396,7 @@ def _small_group_reason(group_size):
 
 def _unit_rows(matrix):
     """Rows scaled to length 1 (zero rows stay zero), as float32 for speed."""
-    matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return matrix / norms
+    return unit_rows(matrix, dtype=np.float32)
 
 
 def _centroids(vectors, labels, n_themes):
@@ -420,18 +419,7 @@ def _membership_matrix(labels, n_groups):
 
 def _nearest_theme(vectors, centroids, similarity_floor):
     """Best centroid per row and its similarity; -1 where below the floor."""
-    n_items = vectors.shape[0]
-    labels = np.full(n_items, UNCLUSTERED, dtype=np.intp)
-    best_similarity = np.full(n_items, -1.0, dtype=np.float32)
-    if centroids.shape[0] == 0:
-        return labels, best_similarity
-    for start in range(0, n_items, _PREDICT_BLOCK_ROWS):
-        block = vectors[start : start + _PREDICT_BLOCK_ROWS] @ centroids.T
-        best = block.argmax(axis=1)
-        best_similarity[start : start + len(best)] = block[np.arange(len(best)), best]
-        labels[start : start + len(best)] = best
-    labels[best_similarity < similarity_floor] = UNCLUSTERED
-    return labels, best_similarity
+    return nearest_centroid(vectors, centroids, similarity_floor, block_rows=_PREDICT_BLOCK_ROWS)
 
 
 def _co_association(vectors, similarity, candidate_k, runs_per_k, rng):
@@ -547,7 +535,7 @@ def _spherical_kmeans(vectors, similarity, n_clusters, rng):
     centroids = vectors[_kmeans_plus_plus(similarity, n_clusters, rng)]
     assignment = None
     for _ in range(_MAX_KMEANS_ITERATIONS):
-        new_assignment = np.argmax(vectors @ centroids.T, axis=1)
+        new_assignment, _ = nearest_centroid(vectors, centroids)
         if assignment is not None and np.array_equal(new_assignment, assignment):
             break
         assignment = new_assignment

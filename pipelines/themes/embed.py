@@ -44,6 +44,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from pipelines.themes.vectors import unit_rows
+
 MODEL_ENV = "EMBERLINE_MODEL"
 ONNX_CACHE_ENV = "EMBERLINE_ONNX_CACHE"
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -199,7 +201,7 @@ class OnnxInt8Embedder(Embedder):
             for batch, batch_vectors in zip(batches, pool.map(pooled, batches)):
                 vectors[batch] = batch_vectors
         self.tokens_processed += int(lengths.sum())
-        return _l2_normalise(vectors)
+        return unit_rows(vectors, dtype=np.float32)
 
 
 def load_embedder(model_path: str | None = None, fast: bool = True) -> Embedder:
@@ -317,11 +319,6 @@ def _list_column_to_matrix(column: pa.ChunkedArray, dim: int) -> np.ndarray:
     return values.astype(np.float32, copy=False).reshape(-1, dim)
 
 
-def _l2_normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
-
-
 # --- the ONNX export ---------------------------------------------------------------------
 
 def onnx_cache_dir() -> Path:
@@ -415,9 +412,9 @@ def _export_int8(model_path: str, out_dir: Path) -> dict:
     probes = tokenizer(PROBE_TEXTS, padding=True, truncation=True, max_length=settings["max_seq_length"],
                        return_tensors="pt")
     with torch.inference_mode():
-        reference = _l2_normalise(pooled_model(*(probes[name] for name in input_names)).numpy())
+        reference = unit_rows(pooled_model(*(probes[name] for name in input_names)).numpy(), dtype=np.float32)
     session = ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"])
-    quantized = _l2_normalise(session.run(None, {name: probes[name].numpy() for name in input_names})[0])
+    quantized = unit_rows(session.run(None, {name: probes[name].numpy() for name in input_names})[0], dtype=np.float32)
     cosines = (reference * quantized).sum(axis=1)
     if cosines.min() < MIN_COSINE_TO_REFERENCE:
         raise RuntimeError(

@@ -15,14 +15,11 @@ import polars as pl
 
 from pipelines.themes.cluster import ThemeClusterer
 from pipelines.themes.embed import Embedder
+from pipelines.themes.vectors import nearest_centroid, unit_rows
 from pipelines.warehouse.db import insert_frame, query_frame
 
 TOP_K = 5
 _BLOCK = 2048
-
-
-def _normalise(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=-1, keepdims=True), 1e-12)
 
 
 def stored_cause_vectors(con: duckdb.DuckDBPyConnection, model_id: str) -> tuple[list[str], list[str], np.ndarray]:
@@ -45,7 +42,7 @@ def incident_vectors(incident_ids: list[str], vectors: np.ndarray) -> tuple[list
     groups = frame.group_by("incident_id", maintain_order=True).agg(pl.col("row")).sort("incident_id")
     ids = groups["incident_id"].to_list()
     matrix = np.stack([vectors[rows].mean(axis=0) for rows in groups["row"].to_list()])
-    return ids, _normalise(matrix).astype(np.float32)
+    return ids, unit_rows(matrix, dtype=np.float32)
 
 
 def top_k_similar(ids: list[str], matrix: np.ndarray, k: int = TOP_K) -> pl.DataFrame:
@@ -113,13 +110,13 @@ def similar_to_new(con: duckdb.DuckDBPyConnection, embedder: Embedder, cause_tex
         itself = rows[0][0] if rows else None
     if not cause_texts:
         return SimilarToNew([], [], 0, floor, itself)
-    cause_vectors = _normalise(np.asarray(embedder.encode(cause_texts), dtype=np.float32))
+    cause_vectors = unit_rows(embedder.encode(cause_texts), dtype=np.float32)
     _, incidents, vectors = stored_cause_vectors(con, embedder.model_id)
     ids, matrix = incident_vectors(incidents, vectors)
     keep = [i for i, incident in enumerate(ids) if incident != itself]
     similar: list[tuple[str, str, float]] = []
     if keep:
-        query = _normalise(cause_vectors.mean(axis=0))
+        query = unit_rows(cause_vectors.mean(axis=0))
         sims = matrix[keep] @ query
         order = sorted(range(len(keep)), key=lambda i: (-round(float(sims[i]), 6), ids[keep[i]]))
         titles = dict(con.execute("SELECT incident_id, title FROM postmortems").fetchall())
@@ -130,12 +127,11 @@ def similar_to_new(con: duckdb.DuckDBPyConnection, embedder: Embedder, cause_tex
     matches = []
     if themes:
         centroids = np.asarray([t[2] for t in themes], dtype=np.float32)
-        for text, vector in zip(cause_texts, cause_vectors):
-            sims = centroids @ vector
-            best = int(np.argmax(sims))
-            joined = sims[best] >= theme_floor
+        nearest, similarity = nearest_centroid(cause_vectors, centroids)
+        for text, best, sim in zip(cause_texts, nearest, similarity):
+            joined = sim >= theme_floor
             matches.append(CauseMatch(text, themes[best][0] if joined else None, themes[best][1] if joined else None,
-                                      round(float(sims[best]), 3)))
+                                      round(float(sim), 3)))
     else:
         matches = [CauseMatch(t, None, None, 0.0) for t in cause_texts]
     return SimilarToNew(similar, matches, len(keep), floor, itself)

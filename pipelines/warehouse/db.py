@@ -55,8 +55,14 @@ def _drop_outdated_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, sql_file: str = "views.sql") -> None:
-    # Policy numbers (the 72-hour rule) come from pipelines.postmortems.policy, not the SQL.
-    con.execute(Template(_sql(sql_file)).safe_substitute(sql_constants()))
+    execute_sql_file(con, "pipelines.warehouse", sql_file)
+
+
+def execute_sql_file(con: duckdb.DuckDBPyConnection, package: str, name: str) -> None:
+    """Run one of the SQL files of `package` (views and macros). Policy numbers (the 72-hour
+    rule, the rising-theme thresholds) come from pipelines.postmortems.policy, not the SQL."""
+    sql = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    con.execute(Template(sql).safe_substitute(sql_constants()))
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int:

@@ -1,5 +1,12 @@
 -- Views for the common questions. Recreated on every run, so they always match the tables.
 
+-- The 72-hour rule (pipelines/postmortems/policy.py): SQL reads it from here, never as a literal.
+CREATE OR REPLACE MACRO postmortem_deadline_hours() AS ${POSTMORTEM_DEADLINE_HOURS};
+-- 1 when published within the deadline, 0 when later, NULL when not published (or no resolution).
+CREATE OR REPLACE MACRO published_in_time(hours_to_postmortem) AS
+    CASE WHEN hours_to_postmortem IS NULL THEN NULL
+         WHEN hours_to_postmortem <= postmortem_deadline_hours() THEN 1 ELSE 0 END;
+
 CREATE OR REPLACE VIEW incidents AS
 SELECT p.incident_id, p.title, p.status, p.severity, p.team, p.services, p.publication,
        p.started_at, p.resolved_at, p.incident_date, p.iso_week, p.quarter,
@@ -25,13 +32,13 @@ WHERE a.kind = 'systemic' AND coalesce(a.status, 'open') <> 'done' AND a.deadlin
 CREATE OR REPLACE VIEW late_postmortems AS
 SELECT incident_id, title, team, resolved_at, postmortem_published_at, hours_to_postmortem
 FROM postmortems
-WHERE hours_to_postmortem > ${POSTMORTEM_DEADLINE_HOURS};
+WHERE hours_to_postmortem > postmortem_deadline_hours();
 
--- Resolved but not yet published: due within ${POSTMORTEM_DEADLINE_HOURS} hours of resolution, overdue after.
+-- Resolved but not yet published: due within the deadline after resolution, overdue after.
 CREATE OR REPLACE VIEW postmortems_due AS
 SELECT incident_id, title, team, status, resolved_at,
-       resolved_at + INTERVAL (${POSTMORTEM_DEADLINE_HOURS}) HOUR AS due_at,
-       now() > resolved_at + INTERVAL (${POSTMORTEM_DEADLINE_HOURS}) HOUR AS overdue
+       resolved_at + INTERVAL (postmortem_deadline_hours()) HOUR AS due_at,
+       now() > resolved_at + INTERVAL (postmortem_deadline_hours()) HOUR AS overdue
 FROM postmortems
 WHERE resolved_at IS NOT NULL AND postmortem_published_at IS NULL;
 
@@ -44,8 +51,7 @@ CREATE OR REPLACE VIEW postmortem_health AS
 SELECT quarter,
        count(*) AS postmortems,
        round(avg(completeness), 3) AS avg_completeness,
-       round(avg(CASE WHEN hours_to_postmortem IS NULL THEN NULL WHEN hours_to_postmortem <= ${POSTMORTEM_DEADLINE_HOURS} THEN 1 ELSE 0 END), 3)
-           AS share_within_72h,
+       round(avg(published_in_time(hours_to_postmortem)), 3) AS share_within_72h,
        count(*) FILTER (WHERE incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL006')) AS with_blame_language,
        count(*) FILTER (WHERE incident_id IN (SELECT incident_id FROM lint_findings WHERE rule_id = 'EL007')) AS with_sensitive_data,
        count(*) FILTER (WHERE new_eval_case_id IS NULL AND new_eval_case_checks IS NULL) AS without_eval_case

@@ -161,29 +161,41 @@ def test_search_words_must_all_appear(sample_warehouse, sql):
         r[0] for r in sql("SELECT incident_id FROM postmortems WHERE severity = 'SEV4'")}
 
 
-@pytest.mark.parametrize("theme_set", ["root_cause", "eval_gap"])
-def test_fast_theme_analytics_match_the_documented_views(sample_warehouse, sql, theme_set):
-    """The dashboard computes 'did the fix work?' without the views' per-item subqueries
-    (too slow at 10,000 post-mortems); it must say exactly what the views say."""
-    version = queries.current_version(sample_warehouse)
-    ranking = queries.burn_ranking(version, theme_set, None)
-    from_views = {r[0]: (r[1], r[2], bool(r[3])) for r in sql(
-        "SELECT theme_id, fixes_done, fixes_open, coalesce(came_back_after_fix, false) FROM theme_came_back "
-        "WHERE theme_set = ?", [theme_set])}
-    shown = {r["theme_id"]: (r["fixes_done"], r["fixes_open"], r["came_back_after_fix"])
-             for r in ranking.iter_rows(named=True) if r["theme_id"] in from_views}
-    assert shown == from_views and any(v[2] for v in shown.values())
-    recurrence = {r[0]: r[1:] for r in sql("SELECT theme_id, quarters_present, longest_streak, current_streak "
-                                           "FROM theme_recurrence WHERE theme_set = ?", [theme_set])}
-    assert {r["theme_id"]: (r["quarters_present"], r["longest_streak"], r["current_streak"])
-            for r in ranking.iter_rows(named=True)} == recurrence
-    burn = {r[0]: (r[1], r[2], r[3]) for r in sql("SELECT theme_id, incidents, burn_score, sev1_sev2 FROM theme_burn "
-                                                  "WHERE theme_set = ?", [theme_set])}
-    assert {r["theme_id"]: (r["incidents"], round(r["burn_score"], 1), r["sev1_sev2"])
-            for r in ranking.iter_rows(named=True)} == {k: (v[0], round(v[1], 1), v[2]) for k, v in burn.items()}
+# Stand-ins for two warehouse definitions, planted in a copy of the warehouse: what the
+# dashboard shows must change with them, so it reads the definitions rather than its own SQL.
+PLANTED_DEFINITIONS = ("""
+    CREATE OR REPLACE MACRO theme_fix_effectiveness_as_of(as_of := NULL) AS TABLE
+    SELECT theme_set, theme_id, fixed_incident_id, action_id, action_text, owner, deadline, status,
+           DATE '1900-01-01' AS fixed_after, 7 AS incidents_after
+    FROM theme_fixes""", """
+    CREATE OR REPLACE MACRO rising_themes(week_ends) AS TABLE
+    SELECT CAST(unnest(week_ends) AS DATE) AS week_end, theme_set, theme_id, name, first_seen,
+           9 AS recent, 0 AS baseline, 0.5 AS expected, ['PM-X'] AS recent_ids
+    FROM themes""")
 
-    items = queries.fix_effectiveness(version, theme_set, limit=100_000)
-    per_item = {(r[0], r[1]): r[2] for r in sql(
-        "SELECT theme_id, action_id, incidents_after FROM theme_fix_effectiveness WHERE theme_set = ?", [theme_set])}
-    assert {(r["theme_id"], r["action_id"]): r["incidents_after"] for r in items.iter_rows(named=True)} == per_item
-    assert items["total"][0] == len(per_item)
+
+def test_theme_analytics_come_from_the_warehouse_definitions(sample_warehouse, sql, tmp_path):
+    planted = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(sample_warehouse, planted)
+    with duckdb.connect(str(planted)) as con:
+        for statement in PLANTED_DEFINITIONS:
+            con.execute(statement)
+    version = queries.current_version(planted)
+
+    items = queries.fix_effectiveness(version, "root_cause", limit=100_000)
+    assert items.height == items["total"][0] > 0 and set(items["incidents_after"]) == {7}
+    done = {r[0] for r in sql("SELECT DISTINCT theme_id FROM theme_fixes "
+                              "WHERE theme_set = 'root_cause' AND status = 'done'")}
+    ranking = queries.burn_ranking(version, "root_cause", None)
+    assert done and {r["theme_id"] for r in ranking.iter_rows(named=True) if r["came_back_after_fix"]} == done
+    rising = queries.rising_themes(version, "root_cause", queries.weeks(version)[0])
+    assert rising.height and set(rising["recent"]) == {9}
+
+
+def test_burn_ranking_over_a_quarter_counts_that_quarter_only(sample_warehouse, sql):
+    version = queries.current_version(sample_warehouse)
+    quarter = queries.quarters(version)[0]
+    ranking = queries.burn_ranking(version, "root_cause", quarter)
+    counted = dict(sql("SELECT theme_id, count(*) FROM theme_incidents "
+                       "WHERE theme_set = 'root_cause' AND quarter = ? GROUP BY ALL", [quarter]))
+    assert counted and dict(zip(ranking["theme_id"], ranking["incidents"])) == counted

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.settings import PROJECT_ROOT
+from pipelines.themes.build import create_theme_views
 from pipelines.warehouse.db import connect, publish
 from pipelines.warehouse.ingest import ingest_store
 from tests.reports.themes_fixture import plant_action_links
@@ -108,4 +109,4 @@ def add_fixture_themes(con) -> None:
     for theme_id, category in con.execute("SELECT theme_id, top_category FROM themes").fetchall():
         con.execute("UPDATE themes SET centroid = ? WHERE theme_id = ?", [category_vector(category), theme_id])
     plant_action_links(con)
-    con.execute((THEMES_SQL / "views.sql").read_text(encoding="utf-8"))
+    create_theme_views(con)

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.themes.build import create_theme_views
 from pipelines.warehouse.db import connect
 from pipelines.warehouse.ingest import ingest_store
 from tests.conftest import SAMPLE_STORE, postmortem, write
@@ -60,7 +61,7 @@ def plant_assignments(con, assignments: dict[str, tuple[str, str]]):
     for theme_id, name in sorted(set(assignments.values())):
         con.execute("INSERT INTO themes (theme_set, theme_id, name) VALUES ('root_cause', ?, ?)", [theme_id, name])
     plant_action_links(con)
-    con.execute((THEMES_DIR / "views.sql").read_text())
+    create_theme_views(con)
 
 
 ASSIGNMENTS = {"PM-2026-050": ("RC-001", STALE), "PM-2026-001": ("RC-001", STALE), "PM-2026-002": ("RC-001", STALE),

@@ -123,3 +123,25 @@ def test_burn_ranking_marks_unstable_themes_and_few_incidents(sample_con):
         assert ("unstable theme" in note) == (stability[theme_id] < STABLE_JACCARD), row
         assert ("few incidents" in note) == (incidents < FEW_INCIDENTS), row
         assert "None" not in note and "nan" not in note
+
+
+def test_reports_read_the_warehouse_definitions(sample_warehouse, tmp_path):
+    """Stand-ins for two macros, planted in a copy: the quarterly's "did the fix work?" and the
+    weekly's rising themes change with them, so the reports carry no copy of that SQL."""
+    from pipelines.reports.periods import Week
+    from pipelines.reports.weekly import WeeklyWindow, rising_themes
+    from tests.dashboards.test_queries import PLANTED_DEFINITIONS
+
+    planted = tmp_path / "warehouse.duckdb"
+    planted.write_bytes(sample_warehouse.read_bytes())
+    with duckdb.connect(str(planted)) as con:
+        for statement in PLANTED_DEFINITIONS:
+            con.execute(statement)
+        fixes = load_quarter(con, GOLDEN_QUARTER).fixes
+        done = {r[0] for r in con.execute("SELECT DISTINCT theme_id FROM theme_fixes WHERE theme_set = 'root_cause' "
+                                          "AND status = 'done' AND fixed_incident_date <= ?", [GOLDEN_QUARTER.end])
+                .fetchall()}
+        assert done and {t for t, f in fixes.items() if f["came_back_ids"]} == done
+        week = Week.containing(GOLDEN_QUARTER.end)
+        rising = rising_themes(con, [WeeklyWindow(week, "UTC")])[week.label]
+        assert rising and {r["recent"] for r in rising} == {9}

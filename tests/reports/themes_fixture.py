@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.themes.build import create_theme_views
+
 THEMES_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "themes"
 
 CATEGORY_THEME_NAMES = {
@@ -69,7 +71,7 @@ def plant_themes(con: duckdb.DuckDBPyConnection, *, leave_unclustered: set[str] 
     for theme_id, name in names.items():
         con.execute("UPDATE themes SET name = ? WHERE theme_id = ?", [name, theme_id])
     plant_action_links(con)
-    con.execute((THEMES_DIR / "views.sql").read_text())
+    create_theme_views(con)
 
 
 def plant_action_links(con: duckdb.DuckDBPyConnection) -> None:
