@@ -444,6 +444,15 @@ def _linear_gate():
 _CANDIDATE_CHARS = 4096  # a longer RE2 match is masked whole, without asking the plugin to re-read it
 
 
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-]*")
+
+
+def _whole_token(text: str, start: int, end: int) -> int:
+    """End of the token a finding starts: some plugins report only a prefix of what they
+    matched (GitLab's "glpat" of "glpat-..."), and masking the prefix would leave the secret."""
+    return _TOKEN_TAIL.match(text, end).end() if end < len(text) else end
+
+
 def _detect_secrets_spans(text: str):
     """detect-secrets' findings as spans. RE2 finds each candidate in one linear pass over the
     whole text; the plugin's own `analyze_string` then reads only that candidate, so its
@@ -463,7 +472,7 @@ def _detect_secrets_spans(text: str):
                 for secret in plugin.analyze_string(candidate):
                     at = candidate.find(secret) if secret else -1
                     if at >= 0:
-                        yield kind, start + at, start + at + len(secret)
+                        yield kind, start + at, _whole_token(text, start + at, start + at + len(secret))
     for offset, piece in _windows(text):
         for plugin, _ in windowed:
             for secret in plugin.analyze_string(piece):
@@ -471,7 +480,8 @@ def _detect_secrets_spans(text: str):
                     continue
                 at = piece.find(secret)
                 if at >= 0:
-                    yield _PLUGIN_KINDS.get(plugin.secret_type, "api_key"), offset + at, offset + at + len(secret)
+                    yield (_PLUGIN_KINDS.get(plugin.secret_type, "api_key"), offset + at,
+                           _whole_token(text, offset + at, offset + at + len(secret)))
 
 
 # --------------------------------------------------------------------------------------

@@ -99,3 +99,11 @@ def test_a_rule_read_near_its_hints_finds_what_it_finds_reading_every_line(rule)
     expected = [m.span() for m in pattern.finditer(text)]
     assert expected, f"{rule} should match something in the planted lines"
     assert [m.span() for m in sensitive._matches_near(pattern, hint, text)] == expected
+
+
+def test_a_finding_reported_as_a_prefix_masks_the_whole_token():
+    # detect-secrets' GitLab plugin reports only "glpat"; the token after it must go too.
+    token = "glpat-" + "k3yMaterial0nly4Test" + "zz"
+    masked = mask_sensitive(f"The runner used {token} to push.")
+    assert token[6:] not in masked and "glpat" not in masked
+    assert masked.startswith("The runner used ") and masked.endswith(" to push.")
