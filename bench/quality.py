@@ -349,8 +349,22 @@ def names_readable(names: dict[int, str]) -> str:
     return f"{len(good)}/{len(names)}"
 
 
-def quality_rows(embedder_spec: str, stability_rounds: int) -> tuple[list[dict], dict]:
-    rows, data_by_set = [], {}
+NAMES_SHOWN = 8
+
+
+def name_rows(set_name: str, labels: np.ndarray, names: dict[int, str], data: Labelled) -> list[dict]:
+    """Our names for the largest themes of one set, beside the majority label they are scored against."""
+    rows = []
+    for theme, idx in sorted(groups_of(labels).items(), key=lambda pair: -len(pair[1]))[:NAMES_SHOWN]:
+        majority, count = collections.Counter(data.labels[idx].tolist()).most_common(1)[0]
+        rows.append({"data set": set_name, "items": str(len(idx)),
+                     "incidents": str(len({data.incidents[k] for k in idx})), "name": names[theme],
+                     "majority label": data.label_names[majority] if count * 2 > len(idx) else "(none)"})
+    return rows
+
+
+def quality_rows(embedder_spec: str, stability_rounds: int) -> tuple[list[dict], dict, list[dict]]:
+    rows, data_by_set, named = [], {}, []
     embedder_cache: dict = {}
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -384,6 +398,7 @@ def quality_rows(embedder_spec: str, stability_rounds: int) -> tuple[list[dict],
             if method_name == OURS:
                 row["stability"] = fmt(our_stability(vectors, fitted.labels, stability_rounds, data.lexical), 2)
                 names, joined = our_names(data, vectors, fitted.labels, embed)
+                named += name_rows(labelled_set.name, fitted.labels, names, data)
                 row["name cos"] = fmt(name_fit(data, fitted.labels, names, embed))
                 row["names ok"] = names_readable(names)
                 rows.append(row)
@@ -396,7 +411,7 @@ def quality_rows(embedder_spec: str, stability_rounds: int) -> tuple[list[dict],
                 row["name cos"] = fmt(name_fit(data, fitted.labels, fitted.names, embed))
                 row["names ok"] = names_readable(fitted.names)
             rows.append(row)
-    return rows, data_by_set
+    return rows, data_by_set, named
 
 
 def our_stability(vectors: np.ndarray, labels: np.ndarray, rounds: int, lexical=None) -> float | None:
@@ -542,11 +557,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.embedder == FAST_EMBEDDER and importlib.util.find_spec("pipelines.themes.embed") is None:
         parser.error("--fast needs pipelines/themes/embed.py with load_embedder(); it does not exist yet")
 
-    rows, data = quality_rows(args.embedder, args.rounds)
+    rows, data, named = quality_rows(args.embedder, args.rounds)
     avid, avid_vectors = data["avid"]
     rows += scale_rows(args.scale, avid_vectors, avid.labels)
     print(f"Theme quality (embedder: {args.embedder}; eval data: {eval_dir()})\n")
     print(format_table(rows))
+    print(f"\nours: names of the {NAMES_SHOWN} largest themes per set\n")
+    print(format_table(named))
     spread = seed_spread_rows(data, args.seeds) if args.seeds else []
     if spread:
         print("\nours across random_state values\n")

@@ -121,14 +121,20 @@ def _dedupe(terms: list[str], top_n: int) -> list[str]:
 
 # A name is a phrase a lead reads aloud: between these many words, never a keyword list.
 MIN_NAME_WORDS, MAX_NAME_WORDS = 2, 9
-# Phrase candidates are runs of 2..3 content words: on the labelled sets, names of this length
-# were closer to the human category names than cause titles or longer runs (bench/quality.py).
+# Term candidates are runs of 2..3 content words that several texts use ("stale index").
 MAX_PHRASE_WORDS = 3
+# Statement candidates are spans of up to this many words inside one clause of a representative
+# text, function words allowed inside ("index went stale", "pod was not replaced"): a term names
+# a topic, a statement names what went wrong, which is what a theme of root causes is about.
+MAX_STATEMENT_WORDS = 6
+# Texts closest to the centroid whose statements are candidates; a span of them says what the
+# theme's core says, while spans of outlying members would name the outliers.
+STATEMENT_SOURCES = 5
 # Candidates embedded per theme: the cheap prior keeps the embedding cost bounded (a theme of
 # 500 causes has thousands of n-grams) while the best-scoring phrase is nearly always among them.
 CANDIDATES_PER_THEME = 24
-# A phrase most of the theme's texts use names what they share; this much of the share of
-# texts using it is added to its cosine with the centroid.
+# A phrase whose words most of the theme's texts use names what they share; this much of that
+# share is added to its cosine with the centroid.
 COVERAGE_WEIGHT = 0.25
 # Maximal marginal relevance across themes: a candidate's likeness to the names already
 # chosen counts against it with this weight, so neighbouring themes get different names.
@@ -138,26 +144,41 @@ FALLBACK_NAME = "Unnamed theme"
 # Clause boundaries: a phrase never spans a full stop, a comma or a bracket. One character
 # class or one fixed dash pattern per match, so the split is linear in the text's length.
 _CLAUSE_BREAK = re.compile(r"[.;:!?,()\[\]{}\"/|]|\s[-\u2013\u2014]+\s")
+# Words as written, contractions kept whole ("wasn't", "agent's") so a statement reads right.
+_WRITTEN_WORD = re.compile(r"(?u)\b[a-zA-Z]{2,}(?:['\u2019][a-zA-Z]{1,2})?(?:[-_][a-zA-Z]{2,})*\b")
+
+
+_POSSESSIVE = re.compile(r"['\u2019]s?$")
 
 
 def _words(clause: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(_NOISE.sub(" ", clause))]
 
 
+def _is_stop(word: str) -> bool:
+    """Stop words, and contractions of them ("wasn't", "it's")."""
+    lower = word.lower().replace("\u2019", "'")
+    return lower in _STOP or lower.split("'")[0] in _STOP
+
+
 def _trim_stop_words(words: list[str]) -> list[str]:
     """Drop stop words at both ends: "the index was stale" -> "index was stale"."""
     start, end = 0, len(words)
-    while start < end and words[start] in _STOP:
+    while start < end and _is_stop(words[start]):
         start += 1
-    while end > start and words[end - 1] in _STOP:
+    while end > start and _is_stop(words[end - 1]):
         end -= 1
     return words[start:end]
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in _CLAUSE_BREAK.split(text) if c.strip()]
 
 
 def _phrases(text: str) -> tuple[str | None, set[str]]:
     """The text's leading clause (for a root cause, its title), and its runs of
     2..MAX_PHRASE_WORDS content words that no stop word or clause break interrupts."""
-    clauses = [c for c in _CLAUSE_BREAK.split(text) if c.strip()]
+    clauses = _clauses(text)
     title = None
     if clauses:
         lead = _trim_stop_words(_words(clauses[0]))
@@ -179,26 +200,81 @@ def _phrases(text: str) -> tuple[str | None, set[str]]:
     return title, grams
 
 
-def name_candidates(texts: list[str], representative_idx: list[int]) -> dict[str, float]:
-    """Phrases worth embedding for one theme, most used first, each with the share of the
-    theme's texts that use it.
+def statements(text: str) -> dict[str, str]:
+    """Spans of 3..MAX_STATEMENT_WORDS words within one clause that begin and end with a
+    content word, have a function word inside (runs of content words alone are terms) and do
+    not cut a run of content words apart ("files had different" out of "files had different
+    sizes" is no statement); lower-cased -> as written. "The actual pod was not replaced"
+    gives "actual pod was not replaced"."""
+    found: dict[str, str] = {}
+    for clause in _clauses(_NOISE.sub(" ", text)):
+        words = _WRITTEN_WORD.findall(clause)
+        stop = [_is_stop(w) for w in words] + [True]  # the clause's end is a boundary
+        for start in range(len(words)):
+            if stop[start] or (start and not stop[start - 1]):
+                continue
+            for end in range(start + 2, min(start + MAX_STATEMENT_WORDS, len(words))):
+                # A possessive ("TensorFlow's") promises a noun the span leaves out.
+                if stop[end] or not stop[end + 1] or not any(stop[start:end]) or _POSSESSIVE.search(words[end]):
+                    continue
+                written = " ".join(words[start:end + 1])
+                found.setdefault(written.lower(), written)
+    return found
 
-    A phrase must recur (in two texts or more; any phrase in a theme of two texts), because a
-    name should say what the theme's causes share. When nothing recurs, the phrases of the
-    most representative texts stand in, and failing those their titles.
+
+def _content_stems(phrase: str) -> set[str]:
+    return {_stem(w) for w in _words(phrase) if w not in _STOP}
+
+
+def name_candidates(texts: list[str], representative_idx: list[int],
+                    background: dict[str, float] | None = None) -> dict[str, float]:
+    """Phrases worth embedding for one theme, lower-cased, each with its coverage: the mean,
+    over its content words, of the share of the theme's texts that use the word less the share
+    of `background` texts (the other themes') that do, as c-TF-IDF weighs a term.
+
+    Terms must recur (in two texts or more; any term in a theme of two texts), because a name
+    should say what the theme's causes share; statements come from the texts closest to the
+    centroid (see `statements`). When neither exists, the terms of the representative texts
+    stand in, and failing those their titles. Without the background subtraction, words every
+    text of the store uses ("vulnerability in TensorFlow") would name every theme.
     """
+    background = background or {}
     per_text = [_phrases(text) for text in texts]
     used_in = Counter(gram for _, grams in per_text for gram in grams)
     recurring = sorted((gram for gram, n in used_in.items() if n >= 2 or len(texts) <= 2),
                        key=lambda gram: (-used_in[gram], -len(gram.split()), gram))
     picked = recurring[:CANDIDATES_PER_THEME]
+    share = stem_shares(texts)
+
+    def coverage(phrase: str) -> float:
+        stems = _content_stems(phrase)
+        return float(np.mean([share.get(s, 0.0) - background.get(s, 0.0) for s in stems])) if stems else 0.0
+
+    spans = {span for k in representative_idx[:STATEMENT_SOURCES] for span in statements(texts[k])}
+    # The statements whose words the theme uses most: the others are one text's details.
+    picked += sorted(spans, key=lambda span: (-coverage(span), span))[:CANDIDATES_PER_THEME]
     if not picked:
-        share = CANDIDATES_PER_THEME // max(len(representative_idx), 1)
+        per_representative = CANDIDATES_PER_THEME // max(len(representative_idx), 1)
         for k in representative_idx:
-            picked.extend(sorted(per_text[k][1])[:share])
+            picked.extend(sorted(per_text[k][1])[:per_representative])
     if not picked:
         picked = [per_text[k][0] for k in representative_idx if per_text[k][0]]
-    return {phrase: used_in.get(phrase, 1) / len(texts) for phrase in dict.fromkeys(picked)}
+    return {phrase: coverage(phrase) for phrase in dict.fromkeys(picked)}
+
+
+def stem_shares(texts: list[str]) -> dict[str, float]:
+    """Share of `texts` using each (singular) word."""
+    counts = Counter(stem for text in texts for stem in {_stem(w) for w in _words(text)})
+    return {stem: n / len(texts) for stem, n in counts.items()} if texts else {}
+
+
+def written_forms(texts: list[str]) -> dict[str, str]:
+    """Lower-cased statement -> as first written in `texts`, so a name keeps "StatefulSet"."""
+    forms: dict[str, str] = {}
+    for text in texts:
+        for lower, written in statements(text).items():
+            forms.setdefault(lower, written)
+    return forms
 
 
 def name_themes(theme_texts: list[list[str]], centroids: np.ndarray, representative_idx: list[list[int]],
@@ -207,12 +283,22 @@ def name_themes(theme_texts: list[list[str]], centroids: np.ndarray, representat
 
     KeyBERT-style: candidate phrases (see `name_candidates`) are embedded with the model that
     embedded the items and scored by cosine to the theme's centroid plus `COVERAGE_WEIGHT`
-    times the share of the theme's texts using them; then maximal marginal relevance across
+    times their coverage of the theme's words
+    beyond the other themes' (see `name_candidates`); then maximal marginal relevance across
     themes (largest theme first) subtracts `NAME_DIVERSITY` times the candidate's likeness to
     names already given, and a name already taken is never reused. `embed` returns unit-length
     vectors. Deterministic: ties break on the phrase itself.
     """
-    candidates = [name_candidates(texts, reps) for texts, reps in zip(theme_texts, representative_idx)]
+    everything = [text for texts in theme_texts for text in texts]
+    counts = {stem: share * len(everything) for stem, share in stem_shares(everything).items()}
+
+    def others(texts: list[str]) -> dict[str, float]:
+        rest = len(everything) - len(texts)
+        own = stem_shares(texts)
+        return {stem: (counts[stem] - own.get(stem, 0.0) * len(texts)) / rest for stem in counts} if rest else {}
+
+    candidates = [name_candidates(texts, reps, others(texts))
+                  for texts, reps in zip(theme_texts, representative_idx)]
     flat = sorted({c for cs in candidates for c in cs})
     vectors = np.asarray(embed(flat), dtype=np.float64) if flat else np.zeros((0, centroids.shape[1]))
     row = {c: k for k, c in enumerate(flat)}
@@ -233,7 +319,8 @@ def name_themes(theme_texts: list[list[str]], centroids: np.ndarray, representat
         best = min(range(len(options)), key=lambda k: (-round(float(score[k]), 9), options[k]))
         taken.add(options[best])
         chosen_vectors.append(option_vectors[best])
-        names[t] = _as_name(options[best])
+        names[t] = _as_name(written_forms([theme_texts[t][k] for k in representative_idx[t]])
+                            .get(options[best], options[best]))
     return names
 
 

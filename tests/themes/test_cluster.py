@@ -153,7 +153,8 @@ def test_isolated_items_are_unclustered_with_a_reason():
     clusterer = ThemeClusterer().fit(np.vstack([vectors, isolated]))
 
     assert clusterer.labels_[-4:].tolist() == [UNCLUSTERED] * 4
-    assert clusterer.unclustered_reason_[-4:] == ["no neighbour within similarity 0.35"] * 4
+    floor = clusterer.similarity_floor
+    assert clusterer.unclustered_reason_[-4:] == [f"no neighbour within similarity {floor:.2f}"] * 4
     assert adjusted_rand_score(blob_ids, clusterer.labels_[:-4]) == 1.0
 
 
@@ -167,7 +168,7 @@ def test_group_below_min_theme_size_is_unclustered_when_no_theme_is_close():
     assert clusterer.labels_[pair].tolist() == [UNCLUSTERED, UNCLUSTERED]
     for position in pair:
         assert clusterer.unclustered_reason_[position].startswith(
-            "group of 2 is below min_theme_size; no theme within similarity 0.35"
+            f"group of 2 is below min_theme_size; no theme within similarity {clusterer.similarity_floor:.2f}"
         )
 
 

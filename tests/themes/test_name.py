@@ -12,6 +12,7 @@ from pipelines.themes.name import (
     distinctive_terms,
     name_candidates,
     name_themes,
+    statements,
 )
 
 
@@ -79,13 +80,34 @@ def test_naming_is_deterministic_and_has_a_fallback():
     assert names_for([["a the of", "and or but"]]) == [FALLBACK_NAME]
 
 
-def test_candidates_are_recurring_phrases_that_never_cross_a_clause():
+def test_candidates_are_recurring_terms_and_statements_that_never_cross_a_clause():
     candidates = name_candidates(THEMES[0], [0, 1, 2])
-    assert candidates["stale index"] == 1.0  # every text of the theme says it
+    assert candidates["stale index"] == 1.0  # every text of the theme says both words
     assert candidates["failed silently"] == 2 / 3
-    assert "empty export" not in candidates and "nightly job" not in candidates  # once only: not a recurrence
+    terms = [c for c in candidates if c not in set().union(*map(statements, THEMES[0]))]
+    assert "empty export" not in terms and "nightly job" not in terms  # once only: not a recurrence
+    assert all(2 <= len(c.split()) <= 3 for c in terms)
+    assert "stale index served old articles" in candidates  # a statement of the closest text
     assert not any("silently export" in c or "export stale" in c for c in candidates)
-    assert all(2 <= len(c.split()) <= 3 for c in candidates)
+
+
+def test_statements_say_what_happened_without_cutting_a_noun_apart():
+    found = statements("However, the actual pod was not replaced. Files had different sizes on TensorFlow's disk.")
+    assert found["actual pod was not replaced"] == "actual pod was not replaced"
+    assert "pod was not" not in found and "files had different" not in found  # cut mid-phrase
+    assert "files had different sizes" in found
+    assert not any(s.endswith("tensorflow's") for s in found)
+    assert all(3 <= len(s.split()) for s in found)
+
+
+def test_words_every_theme_uses_count_for_no_theme():
+    common = " in the gateway service."
+    themes = [[t.rstrip(".") + common for t in texts] for texts in THEMES]
+    alone = name_candidates(themes[0], [0, 1, 2])
+    against_others = name_candidates(themes[0], [0, 1, 2], {"gateway": 1.0, "service": 1.0})
+    assert alone["gateway service"] == 1.0 and against_others["gateway service"] == 0.0
+    assert against_others["stale index"] == 1.0
+    assert not any("gateway" in name.lower() for name in names_for(themes))
 
 
 def test_without_a_recurring_phrase_the_closest_texts_stand_in():
