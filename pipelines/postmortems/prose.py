@@ -162,11 +162,15 @@ _EXPLAINS_INCIDENT = re.compile(r"\b(?:this|that|it|which) (?:is|was|happened|oc
                                 re.I)
 
 
+def _only_weak_cues(sentence: str) -> bool:
+    """Every causal cue of the sentence (none counts as all) is a connective that explains anything."""
+    return all(_WEAK_CAUSAL.match(m.group(0)) for m in _CAUSAL.finditer(sentence))
+
+
 def _claims_cause(sentence: str) -> bool:
-    cues = [m.group(0) for m in _CAUSAL.finditer(sentence)]
-    if not cues:
+    if not _CAUSAL.search(sentence):
         return False
-    return not all(_WEAK_CAUSAL.match(c) for c in cues) or bool(_FAILURE.search(sentence)) \
+    return not _only_weak_cues(sentence) or bool(_FAILURE.search(sentence)) \
         or bool(_EXPLAINS_INCIDENT.search(sentence))
 
 
@@ -194,7 +198,7 @@ def is_only_a_gap(sentence: str) -> bool:
     """Why a check missed it, and nothing more: an eval gap, not a cause. A safeguard that
     failed in the causal chain ("a bug in the audit tool failed to stop the command") is a
     cause too, told with a strong cue rather than a bare "because"."""
-    return is_gap(sentence) and all(_WEAK_CAUSAL.match(m.group(0)) for m in _CAUSAL.finditer(sentence))
+    return is_gap(sentence) and _only_weak_cues(sentence)
 
 
 def status_from_tense(text: str) -> str | None:
@@ -273,19 +277,16 @@ def contributing_factors(section: Section | None) -> list[tuple[int, str]]:
             continue
         if not inside or block.quoted:
             continue
+        text = plain_text(block.text)
         if block.kind == "paragraph":
             # A list announced by "The only safe way would be:" is a procedure, not a list of
             # what went wrong; one announced by a statement of the problem is.
-            text = plain_text(block.text)
             procedure = text.endswith(":") and not is_causal(text.rstrip(":") + ".")
-        if block.kind == "item" and block.level == 1 and not procedure:
-            text = plain_text(block.text)
-            if len(text.split()) >= 4 and not is_gap(text) and not _LESSON_SHAPE.search(text) \
-                    and not _ADVICE.search(text):
-                out.append((block.line, text))
-        elif block.kind == "paragraph":
             out += [(block.line + offset, s) for offset, s in split_sentences(block.text)
                     if is_causal(s) and not is_only_a_gap(s) and not is_promise(s)]
+        elif block.kind == "item" and block.level == 1 and not procedure and len(text.split()) >= 4 \
+                and not is_gap(text) and not _LESSON_SHAPE.search(text) and not _ADVICE.search(text):
+            out.append((block.line, text))
     return out
 
 
