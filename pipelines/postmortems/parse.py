@@ -445,6 +445,14 @@ def parse_root_causes(section: Section | None, free_form: bool = False) -> list[
             cause = _cause_from_block(len(causes) + 1, title, [first] + item_lines[1:], line)
             if cause:
                 causes.append(cause)
+        if free_form:
+            # Several headings can name the causes ("Fault", then "Root causes"): one told in
+            # prose keeps its causal sentences beside the other's list.
+            told = prose.causes_in_blocks([b for b in blocks if b.kind == "paragraph"])
+            causes = prose.add_contributing_factors(causes, [(c.line, c.description) for c in told])
+            causes.sort(key=lambda c: c.line)
+            for seq, cause in enumerate(causes, start=1):
+                cause.seq = seq
         return causes
 
     # Prose: paragraphs led by a bold phrase are separate causes; otherwise the causal
