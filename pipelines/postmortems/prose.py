@@ -173,6 +173,11 @@ _EXPLAINS_INCIDENT = re.compile(r"\b(?:this|that|it|which) (?:is|was|happened|oc
                                 re.I)
 
 
+def failure_in(text: str) -> bool:
+    """The text speaks of something going wrong (an error, an outage, something down or lost)."""
+    return bool(_FAILURE.search(text))
+
+
 def _only_weak_cues(sentence: str) -> bool:
     """Every causal cue of the sentence (none counts as all) is a connective that explains anything."""
     return all(_WEAK_CAUSAL.match(m.group(0)) for m in _CAUSAL.finditer(sentence))

@@ -426,3 +426,16 @@ def test_a_sentence_that_refers_back_tells_the_same_cause_one_that_starts_afresh
         "A bug in the audit tool failed to stop the command.",
         "Recovery took time, because the sites are hard to enter.",
         "The routers withdrew their routes, making the name servers unreachable."]
+
+
+def test_a_recovery_that_started_is_not_the_start_of_the_incident():
+    text = """# DNS outage
+
+## Timeline
+
+- 2026-01-25 09:15 UTC we deployed changes to the production DNS configuration
+- 2026-01-25 09:30 UTC the DNS record started to propagate again
+- 2026-01-25 09:40 UTC traffic is back to normal
+"""
+    pm = parse(text)
+    assert (pm.started_at.strftime("%H:%M"), pm.resolved_at.strftime("%H:%M")) == ("09:15", "09:40")
