@@ -199,3 +199,13 @@ def _unquote(text: str) -> str:
 def plain_text(text: str) -> str:
     """A block's source as one line of readable text: emphasis marks and line breaks gone."""
     return " ".join(_EMPHASIS.sub("", text).split())
+
+
+# "[the text](https://…)" and "[the text][ref]": the text; "<https://…>": the address.
+_INLINE_LINK = re.compile(r"\[([^\[\]\n]{1,300})\](?:\([^()\s]{0,2000}(?:\s\"[^\"\n]{0,300}\")?\)|\[[^\[\]\n]{0,100}\])")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^<>\s]{1,2000})>")
+
+
+def readable(text: str) -> str:
+    """`plain_text`, and links shown as their text: what a report or a name quotes of a post-mortem."""
+    return plain_text(_AUTOLINK.sub(r"\1", _INLINE_LINK.sub(r"\1", text)))

@@ -10,6 +10,7 @@ import re
 
 import duckdb
 
+from pipelines.postmortems.markdown import readable
 from pipelines.warehouse.db import scalar
 
 # The theme views the reports read (pipelines/themes/views.sql), besides the theme tables.
@@ -80,5 +81,5 @@ OWNER_NOTE = re.compile(r"(?<!\s)\s*\((?=[^()]*\b(?:owner|due|deadline)\b)[^()]*
 def short(text: str | None, limit: int = 110) -> str:
     """One line, at most `limit` characters; an "(owner: …, due …)" note is dropped, as reports
     show owner and deadline in their own columns."""
-    text = " ".join(OWNER_NOTE.sub("", text or "").split())
+    text = readable(OWNER_NOTE.sub("", text or ""))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

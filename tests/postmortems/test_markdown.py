@@ -57,3 +57,12 @@ def test_tables_give_rows_of_cells():
 def test_a_heading_quoted_in_a_blockquote_is_not_a_section():
     pm = parse_text("# T\n\n## Summary\n\nWhat users saw:\n\n> ## Root causes\n> none\n", "q.md").postmortem
     assert "root_causes" not in pm.sections
+
+
+def test_readable_text_shows_links_as_their_words():
+    from pipelines.postmortems.markdown import readable
+
+    text = ("While **monitoring** [clearly shows the failure](http://dash.example/db?from=1 \"board\") no alert\n"
+            "fired; see <https://example.com/pm> and [the fix][pr].")
+    assert readable(text) == ("While monitoring clearly shows the failure no alert fired; see "
+                              "https://example.com/pm and the fix.")

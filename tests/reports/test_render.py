@@ -68,3 +68,11 @@ def test_writing_refuses_text_with_sensitive_data(tmp_path):
         write_text(tmp_path / "x.md", "contact ops@example.org")
     assert "ops@example.org" not in str(refused.value)
     assert not (tmp_path / "x.md").exists()
+
+
+def test_report_excerpts_quote_a_post_mortem_without_its_markup():
+    from pipelines.reports.data import short
+
+    assert short("Monitoring [showed the failure](http://dash.example/x) (owner: sam, due 2026-01-01)") == \
+        "Monitoring showed the failure"
+    assert short("x" * 200, 50) == "x" * 49 + "…"
