@@ -21,7 +21,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from pydantic import Field
 
+from pipelines.defs.evals import EVAL_TABLES
+from pipelines.defs.ingest import INGEST_TABLES
 from pipelines.defs.resources import Warehouse
+from pipelines.defs.themes import THEME_TABLES
 from pipelines.reports.delivery import deliver_report, delivery_log, webhook_url
 from pipelines.reports.evals import EXPORT_FILES, write_eval_exports
 from pipelines.reports.external import ExternalConfig, export_external_postmortems
@@ -42,7 +45,11 @@ from pipelines.warehouse.fingerprints import (
     warehouse_fingerprint,
 )
 
-THEME_INPUTS = ["theme_trends", "similar_incidents", "themes", "theme_assignments"]
+# Every table the pipeline writes before the outputs. The outputs fingerprint the whole
+# warehouse to know whether anything they read changed (pipelines/reports/incremental.py), so
+# they run after every writer: a fingerprint taken while a table was still to be rewritten
+# would never match the next run's.
+WAREHOUSE_TABLES = [*INGEST_TABLES, *THEME_TABLES, "similar_incidents", "theme_trends", *EVAL_TABLES]
 # The assets that stage files for `published_reports`, each with a manifest of the same name.
 STAGED_OUTPUTS = ("weekly_report", "quarterly_retrospective", "external_postmortems", "eval_cases_export")
 
@@ -140,7 +147,7 @@ def _stage_period_reports(name: str, headline: Week | Quarter, all_periods: bool
 
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "action_items", "lint_findings", *THEME_INPUTS],
+    deps=WAREHOUSE_TABLES,
     kinds={"markdown", "html"},
     description="The weekly pattern report (data/reports/weekly-<ISO week>.md and .html): incidents resolved, "
     "post-mortems due or overdue against 72 h, new incidents and the themes they joined, rising themes, action "
@@ -154,7 +161,7 @@ def weekly_report(config: WeeklyReportConfig, warehouse: Warehouse, report_outpu
 
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "action_items", "lint_findings", *THEME_INPUTS],
+    deps=WAREHOUSE_TABLES,
     kinds={"markdown", "html"},
     description="The quarterly retrospective (data/reports/quarterly-<quarter>.md and .html): repeating themes, "
     "burn-score ranking with the incidents behind each, did the fixes work, eval-gap themes, time to detect and "
@@ -168,7 +175,7 @@ def quarterly_retrospective(config: QuarterlyReportConfig, warehouse: Warehouse,
 
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "action_items", "timeline_events"],
+    deps=WAREHOUSE_TABLES,
     kinds={"markdown"},
     description="Abridged public versions of published post-mortems marked `publication: external` "
     "(data/exports/external/<id>.md), without prompt diffs, samples, owners or internal names "
@@ -212,7 +219,7 @@ def _export_unchanged(con, report_outputs: ReportOutputs, name: str, config_file
 
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "sample_outputs", "eval_gaps", "themes", "theme_assignments", "eval_case_status"],
+    deps=WAREHOUSE_TABLES,
     kinds={"json", "yaml"},
     description="One regression eval case per incident (data/exports/eval_cases.inspect.jsonl, an Inspect AI "
     "dataset; eval_cases.promptfoo.yaml, a promptfoo config; eval_cases.jsonl: incident, themes, redacted failing "

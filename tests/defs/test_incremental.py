@@ -68,6 +68,25 @@ def staged(out: Path) -> set[str]:
     return {p.stem for p in (out / "build" / "outputs" / "reports").rglob("*.md")}
 
 
+def last_metadata(env: dict, asset: str, key: str):
+    """A value the last run's materialization of `asset` recorded."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    return event.asset_materialization.metadata[key].value
+
+
+def skipped(env: dict) -> dict[str, bool]:
+    """Which steps found their inputs unchanged in the last run (and so did no work)."""
+    return {"themes": last_metadata(env, "themes", "inputs_unchanged"),
+            "similar_incidents": last_metadata(env, "similar_incidents", "inputs_unchanged"),
+            "weekly_report": last_metadata(env, "weekly_report", "warehouse_unchanged"),
+            "quarterly_retrospective": last_metadata(env, "quarterly_retrospective", "warehouse_unchanged"),
+            "external_postmortems": last_metadata(env, "external_postmortems", "inputs_unchanged"),
+            "eval_cases_export": last_metadata(env, "eval_cases_export", "inputs_unchanged")}
+
+
 def stems(names) -> set[str]:
     return {Path(name).stem for name in names}
 
@@ -75,6 +94,7 @@ def stems(names) -> set[str]:
 def test_unchanged_rerun_rewrites_nothing_and_one_edit_rewrites_its_week_and_quarter(outputs):
     out, env = outputs["out"], outputs["env"]
     run(env)
+    assert not any(skipped(env).values())
     reports = out / "reports"
     x_files = {f"weekly-{outputs['x_week']}", f"quarterly-{outputs['x_quarter']}"}
     current = {f"weekly-{outputs['headline_week']}", f"quarterly-{outputs['headline_quarter']}"}
@@ -85,6 +105,7 @@ def test_unchanged_rerun_rewrites_nothing_and_one_edit_rewrites_its_week_and_qua
     run(env)
     assert mtimes(out / "reports") | mtimes(out / "exports") == first  # not one file rewritten
     assert staged(out) == current  # only the current week and quarter were rendered again
+    assert all(skipped(env).values())
 
     before = mtimes(reports)
     text = outputs["x_path"].read_text()
@@ -95,6 +116,10 @@ def test_unchanged_rerun_rewrites_nothing_and_one_edit_rewrites_its_week_and_qua
     assert staged(out) == x_files | current
     assert x_files <= rewritten <= x_files | current
     assert "SEV1" in (reports / f"weekly-{outputs['x_week']}.md").read_text()
+    # Severity is not among what the themes are built from; the reports and exports read it.
+    assert skipped(env) == {"themes": True, "similar_incidents": True, "weekly_report": False,
+                            "quarterly_retrospective": False, "external_postmortems": False,
+                            "eval_cases_export": False}
     with duckdb.connect(str(out / "build" / "wh.duckdb"), read_only=True) as con:
         recorded = dict(con.execute("SELECT kind || '-' || period, fingerprint FROM report_fingerprints").fetchall())
     assert stems(mtimes(reports)) == set(recorded)  # every published report has its fingerprint
