@@ -537,7 +537,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     chooser = parser.add_mutually_exclusive_group()
     chooser.add_argument("--fast", action="store_const", dest="embedder", const=FAST_EMBEDDER,
-                         help=f"use {FAST_EMBEDDER}() (the int8 ONNX embedder)")
+                         help=f"use {FAST_EMBEDDER}() (the fused ONNX embedder)")
     chooser.add_argument("--embedder",
                          help="'plain' (all-MiniLM-L6-v2) or module:function returning an embedder")
     parser.set_defaults(embedder=PLAIN_EMBEDDER)

@@ -413,6 +413,8 @@ def cmd_curate(args: argparse.Namespace) -> int:
             result = apply_curation(cluster_of, {}, rules)
             stale_total += len(result.stale)
             print(f"{theme_set}: {len(result.names)} names applied, {len(result.stale)} rules stale")
+            for written, now in sorted(result.followed.items()):
+                print(f"  - the rules about {written} apply to {now}: the items they were written against are there now")
             for line in result.stale + result.warnings:
                 print(f"  - {line}")
     if stale_total:

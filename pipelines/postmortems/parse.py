@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from pipelines.postmortems.front_matter import (
@@ -445,6 +445,14 @@ def parse_root_causes(section: Section | None, free_form: bool = False) -> list[
             cause = _cause_from_block(len(causes) + 1, title, [first] + item_lines[1:], line)
             if cause:
                 causes.append(cause)
+        if free_form:
+            # Several headings can name the causes ("Fault", then "Root causes"): one told in
+            # prose keeps its causal sentences beside the other's list.
+            told = prose.causes_in_blocks([b for b in blocks if b.kind == "paragraph"])
+            causes = prose.add_contributing_factors(causes, [(c.line, c.description) for c in told])
+            causes.sort(key=lambda c: c.line)
+            for seq, cause in enumerate(causes, start=1):
+                cause.seq = seq
         return causes
 
     # Prose: paragraphs led by a bold phrase are separate causes; otherwise the causal
@@ -747,6 +755,20 @@ _DATE_KEY = re.compile(
 _PUBLISHED = re.compile(r"^\W{0,5}(?:published|posted|written|updated|last updated|date)\b", re.I)
 _START_WORDS = re.compile(r"\b(?:outage|impact|incident|errors?|problems?|failures?) (?:starts?|began|begins|started)"
                           r"|\bbegan\b|\bstarted\b", re.I)
+# "the DNS record started to propagate again" is the recovery beginning, not the incident.
+_RECOVERY = re.compile(r"\b(?:again|recover\w*|restor\w*|return(?:ed|ing)? to normal|back to normal|healthy)\b", re.I)
+
+
+def _marks_start(text: str) -> bool:
+    """An entry that says the incident began: "outage started", or "began"/"started" beside a failure."""
+    m = _START_WORDS.search(text)
+    if m is None:
+        return False
+    if m.group(0).lower() in ("began", "started"):
+        return bool(prose.failure_in(text)) and not _RECOVERY.search(text)
+    return True
+
+
 _END_WORDS = re.compile(r"\b(?:outage|impact|incident|errors?|problems?|failures?) (?:ends?|ended|over|resolved)\b",
                         re.I)
 
@@ -820,6 +842,49 @@ def _reference_year(pm: PostMortem, doc: markdown.Document, source_path: str, pu
     return None
 
 
+_BETWEEN = re.compile(r"\b(?:between|from)\s", re.I)
+
+
+def _incident_windows(doc: markdown.Document, zone, year: int | None) -> list[tuple[datetime, datetime]]:
+    """(start, end) of each sentence of the prose that dates a failure from one clock time to
+    another ("On 4 May, between 09:12 and 10:40 UTC, requests failed"), in order."""
+    windows = []
+    for block in doc.blocks:
+        if block.kind != "paragraph" or block.quoted:
+            continue
+        for _, sentence in prose.split_sentences(block.text):
+            between = _BETWEEN.search(sentence)
+            if between is None or not prose.failure_in(sentence):
+                continue
+            days = datefind.find_datetimes(sentence, default_year=year, zone=zone, limit=1)
+            clocks = [c for c in datefind.CLOCK_TIME.finditer(sentence, between.end()) if ":" in c.group("time")][:2]
+            if not days or len(clocks) < 2 or clocks[0].start() - between.end() > 12:
+                continue
+            # "between 12:17 and 12:30 UTC": the zone written once holds for both
+            at_zone = datefind.zone_of(clocks[0].group("zone") or clocks[1].group("zone"), zone)
+            day = datetime.combine(days[0].at.astimezone(at_zone).date(), time(0, 0), tzinfo=at_zone)
+            start = datefind.leading_timestamp(sentence[clocks[0].start():], day, zone=at_zone)[0]
+            end = datefind.leading_timestamp(sentence[clocks[1].start():], start, zone=at_zone)[0] if start else None
+            if start is not None and end is not None and end > start:
+                windows.append((start, end))
+    return windows
+
+
+def _window_from_text(pm: PostMortem, windows: list[tuple[datetime, datetime]]) -> None:
+    """"On 2023-07-20 between 12:17 and 12:30 UTC all downloads failed" is the text's own
+    account of when the incident began (a timeline's first entry is often the change merged
+    the day before), and, in a report of one incident, of when it ended. A window more than a
+    day from the timeline's start is the text contradicting itself: the timeline stands."""
+    if not windows or pm.date_sources.get("started_at") not in (None, "timeline"):
+        return
+    start, end = windows[0]
+    if pm.started_at is not None and abs(start - pm.started_at) > timedelta(days=1):
+        return
+    pm.started_at, pm.date_sources["started_at"] = start, "text"
+    if len(windows) == 1 and pm.date_sources.get("resolved_at") in (None, "timeline"):
+        pm.resolved_at, pm.date_sources["resolved_at"] = end, "text"
+
+
 def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | None, published) -> None:
     """Dates of a file without front matter: key lines ("Started: ...", "Incident began at ...
     and ended at ..."), the timeline, a date in the title, the first dated sentence."""
@@ -838,7 +903,7 @@ def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | N
                     _set_date(pm, _field_for(keys[-1].group("key")), found.at, "text")
     dated = [e for e in pm.timeline if e.at is not None]
     if dated:
-        marked = next((e.at for e in dated if _START_WORDS.search(e.text)), None)
+        marked = next((e.at for e in dated if _marks_start(e.text)), None)
         detection = next((e.at for e in dated if e.kind == "detection"), None)
         # A timeline whose marked start comes after its first report contradicts itself: the
         # entries around midnight kept one date. The start is a day (or two) earlier, else it
@@ -853,6 +918,7 @@ def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | N
         _set_date(pm, "detected_at", detection, "timeline")
         _set_date(pm, "mitigated_at", mitigation, "timeline")
         _set_date(pm, "resolved_at", resolution or max(e.at for e in dated), "timeline")
+    _window_from_text(pm, _incident_windows(doc, zone, year))
     if pm.started_at is None:
         # A title names the incident's day, or its first and last ("between December 25th
         # and December 30th, 2022").

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from pipelines.postmortems import dates as datefind
 from pipelines.postmortems.classify import classify_event, infer_category
@@ -32,11 +32,16 @@ _CAUSAL = re.compile(  # (?<!-): "user-triggered" is not a trigger
     # security incidents tell their cause as an attack
     r"malicious|compromis(?:e|ed|ing)|attackers?|unauthori[sz]ed|exploit(?:ed|ing)|"
     r"(?:not|did not|didn't) work(?:ing)? as (?:intended|expected)|"
-    r", (?:making|leaving|forcing) (?:it|them|these|those|the|our|all)\b)\b",
+    r", (?:making|leaving|forcing) (?:it|them|these|those|the|our|all)\b|, (?:further|thereby) \w+ing\b|"
+    # "The issue on Friday involved an update with an undetected error"
+    r"\b(?:the|this|that) (?:issue|incident|outage|problem|failure)\b(?: \w+){0,3} (?:involved|came down to|"
+    r"boiled down to|traced? back to))\b",
     re.I)
 # Connectives that explain anything ("useful because", "that matters because"): they make a
 # cause only in a sentence that also speaks of something going wrong.
 _WEAK_CAUSAL = re.compile(r"^(?:because|due to|owing to|led to|leading to|result(?:ed|ing)? (?:from|in)|, \w+ing \w+|"
+                          r", (?:further|thereby) \w+ing|(?:the|this|that) .+ (?:involved|came down to|boiled down to|"
+                          r"traced? back to)|"
                           r"responsible for|the reason|assum(?:ed|ption)s?|contribut(?:ed|ing|or))$", re.I)
 _FAILURE = re.compile(
     r"\b(?:fail\w*|errors?|outages?|incidents?|broke|broken|bugs?|crash\w*|down|unavailable|unable|could ?n[o']t|"
@@ -132,12 +137,18 @@ def _all_sentences(doc: Document, sections: dict[str, Section], with_block: bool
 # hypotheticals and general truths ("can lead to"), conditionals, advice, and lead-ins that
 # announce a list.
 _NOT_A_CLAIM = re.compile(
-    r"\b(?:regret|apologi[sz]e|sorry|inconvenience)\b|\b(?:can|could|may|might)\s(?:also\s|potentially\s|possibly\s)?(?:lead|cause|"
-    r"result|trigger|leave)\b|^(?:if|whenever|avoid|use|make sure|ensure|consider|always|never)\b"
+    r"\b(?:regret|apologi[sz]e|sorry|inconvenience)\b|\b(?:can|could|may|might|(?:is|are) able to)\s"
+    r"(?:also\s|potentially\s|possibly\s|further\s)?(?:lead|cause|result|trigger|leave|compromise|exploit|attack)\b"
+    r"|^(?:if|whenever|avoid|use|make sure|ensure|consider|always|never)\b"
     # a cause ruled out ("was not caused by an attack"), the incident's own effects ("two
     # incidents that resulted in degraded performance"), a recap of a cause told earlier,
     # the purpose of an investigation ("To find the instruction causing it, we ...")
-    r"|\b(?:not|never)\s(?:\w+,?\s){0,3}(?:caused|triggered|due to|the result of|the cause)\b"
+    r"|\b(?:not|never)\s(?:\w+,?\s){0,3}(?:caused|causing|triggered|due to|the result of|the cause)\b"
+    r"|^no\s(?:\w+\s){0,4}(?:was|were)\s(?:used|exploited|involved|responsible|at fault)\b"
+    # a hypothesis of the diagnosis ("it led the team to believe an attacker ..."), and the
+    # moment the team found out, which tells the detection rather than the cause
+    r"|\bto (?:believe|think|suspect)\b|\bturned out to be (?:a |an )?(?:coincidence|unrelated|red herring)\b"
+    r"|\bwe (?:first |then )?(?:learned|became aware|were (?:notified|alerted|made aware))\b"
     r"|\b(?:incidents?|outages?|disruptions?|the issue|this issue)\s(?:that\s|which\s)?(?:\w+\s){0,2}"
     r"(?:resulted in|resulting in|led to|leading to|caused)\b"
     r"|\b(?:mentioned|explained|described|noted) (?:above|earlier|before)\b|^to \w+\b"
@@ -162,13 +173,27 @@ _EXPLAINS_INCIDENT = re.compile(r"\b(?:this|that|it|which) (?:is|was|happened|oc
                                 re.I)
 
 
+def failure_in(text: str) -> bool:
+    """The text speaks of something going wrong (an error, an outage, something down or lost)."""
+    return bool(_FAILURE.search(text))
+
+
 def _only_weak_cues(sentence: str) -> bool:
     """Every causal cue of the sentence (none counts as all) is a connective that explains anything."""
     return all(_WEAK_CAUSAL.match(m.group(0)) for m in _CAUSAL.finditer(sentence))
 
 
+# Attack words tell a security incident's cause only in its story, in the past tense; in the
+# present they describe what a product detects or what a package does.
+_ATTACK_CUE = re.compile(r"^(?:malicious|compromis(?:e|ed|ing)|attackers?|unauthori[sz]ed|exploit(?:ed|ing)?)$", re.I)
+_PAST_TENSE = re.compile(r"\b(?:was|were|had|did)\b|(?<!\bis )(?<!\bare )(?<!\bbe )\b\w{3,}ed\b", re.I)
+
+
 def _claims_cause(sentence: str) -> bool:
-    if not _CAUSAL.search(sentence):
+    cues = [m.group(0) for m in _CAUSAL.finditer(sentence)]
+    if not cues:
+        return False
+    if all(_ATTACK_CUE.match(cue) for cue in cues) and not _PAST_TENSE.search(sentence):
         return False
     return not _only_weak_cues(sentence) or bool(_FAILURE.search(sentence)) \
         or bool(_EXPLAINS_INCIDENT.search(sentence))
@@ -177,7 +202,7 @@ def _claims_cause(sentence: str) -> bool:
 def is_causal(sentence: str) -> bool:
     return _claims_cause(sentence) and not _ADVICE.search(sentence) and not _LEAD_IN.search(sentence) \
         and not _NOT_A_CLAIM.search(sentence) and not _announces_list(sentence) \
-        and not (_COMMIT_DONE.search(sentence) and re.match(r"^(?:\w+\s){0,6}we\b", sentence, re.I))
+        and not (_COMMIT_DONE.search(sentence) and re.match(r"^(?:[\w’',]+\s){0,6}we\b", sentence, re.I))
 
 
 _CHECK_WORD = _CHECK.pattern[len(r"\b(?:"):-len(r")\b")]
@@ -235,20 +260,32 @@ def _cause(seq: int, sentence: str, line: int) -> RootCause:
 # A sentence that refers back to the one before ("This ...", "As a result ...") goes on telling
 # the same cause; one that starts afresh ("A bug in the audit tool ...") tells another.
 _CONTINUES = re.compile(r"^(?:this|that|these|those|it|its|they|their|which|so|thus|hence|consequently|as a result|"
-                        r"in turn|therefore|because of this|the (?:result|effect|consequence)|and|also)\b", re.I)
+                        r"in turn|therefore|because of this|the (?:result|effect|consequence)|and|also|"
+                        r"at (?:this|that) (?:point|time|stage)|in particular|specifically|for (?:example|instance))\b",
+                        re.I)
 
 
-def _grouped(found: list[tuple[int, int, str]]) -> list[tuple[int, str]]:
-    """Causal sentences that follow each other in one paragraph, the later referring back to
-    the earlier, tell one cause: join them.
-    `found` holds (paragraph id, file line, sentence) in order."""
-    groups: list[tuple[int, int, list[str]]] = []
-    for paragraph, line, sentence in found:
-        if groups and groups[-1][0] == paragraph and len(groups[-1][2]) < 3 and _CONTINUES.match(sentence):
+def _grouped(stream: list[tuple[int, int, str, bool]]) -> list[tuple[int, str]]:
+    """(file line, text) of the causes told in a run of prose. `stream` holds (paragraph id,
+    file line, sentence, whether it tells a cause) of consecutive sentences in order.
+
+    A causal sentence that refers back ("This is because ...", "At this point it ...") goes
+    on telling the cause before it, in its paragraph or in the sentence just before; one
+    whose antecedent is not causal itself takes that sentence along, since it says nothing
+    alone. A sentence that starts afresh ("A bug in the audit tool ...") tells another cause."""
+    groups: list[list] = []  # [paragraph, line, sentences, index of the last]
+    for i, (paragraph, line, sentence, causal) in enumerate(stream):
+        if not causal:
+            continue
+        refers_back = bool(_CONTINUES.match(sentence))
+        if refers_back and groups and len(groups[-1][2]) < 3 and (groups[-1][0] == paragraph or groups[-1][3] == i - 1):
             groups[-1][2].append(sentence)
+            groups[-1][3] = i
+        elif refers_back and i > 0 and stream[i - 1][0] == paragraph and not stream[i - 1][3]:
+            groups.append([paragraph, stream[i - 1][1], [stream[i - 1][2], sentence], i])
         else:
-            groups.append((paragraph, line, [sentence]))
-    return [(line, " ".join(sentences)) for _, line, sentences in groups]
+            groups.append([paragraph, line, [sentence], i])
+    return [(line, " ".join(sentences)) for _, line, sentences, _ in groups]
 
 
 # A lessons sub-heading that lists what went wrong: its points are contributing factors.
@@ -314,9 +351,10 @@ def add_contributing_factors(causes: list[RootCause], factors: list[tuple[int, s
 
 def causes_in_blocks(blocks: list, kinds: tuple[str, ...] = ("paragraph",), start_seq: int = 1) -> list[RootCause]:
     """Causal sentences of prose blocks, those of one paragraph joined."""
-    found = [(block.line, block.line + offset, s) for block in blocks if block.kind in kinds and not block.quoted
-             for offset, s in split_sentences(block.text) if is_causal(s) and not is_only_a_gap(s)]
-    return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found), start=start_seq)]
+    stream = [(block.line, block.line + offset, s, is_causal(s) and not is_only_a_gap(s))
+              for block in blocks if block.kind in kinds and not block.quoted
+              for offset, s in split_sentences(block.text)]
+    return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(stream), start=start_seq)]
 
 
 def causes_in_section(section: Section) -> list[RootCause]:
@@ -327,9 +365,10 @@ def causes_in_section(section: Section) -> list[RootCause]:
 def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCause]:
     """No section names the causes: the causal sentences of the narrative, at most a handful
     (a cause is a claim about why, and a post-mortem makes few)."""
-    found = [(paragraph, line, s) for key, paragraph, line, s in _all_sentences(doc, sections, with_block=True)
-             if key in NARRATIVE_SECTIONS and is_causal(s) and not is_promise(s) and not is_only_a_gap(s)]
-    return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(found)[:8], start=1)]
+    stream = [(paragraph, line, s, key in NARRATIVE_SECTIONS and is_causal(s) and not is_promise(s)
+               and not is_only_a_gap(s))
+              for key, paragraph, line, s in _all_sentences(doc, sections, with_block=True)]
+    return [_cause(i, s, line) for i, (line, s) in enumerate(_grouped(stream)[:8], start=1)]
 
 
 def gaps_from_text(doc: Document, sections: dict[str, Section]) -> list[EvalGap]:
@@ -485,6 +524,10 @@ def actions_after_lead_ins(doc: Document, taken: set[int], start_seq: int = 1) -
     return items
 
 
+# How far past the previous event a time alone may land when taken as the next day.
+_NARRATIVE_ROLLOVER = timedelta(hours=8)
+
+
 def narrative_events(doc: Document, sections: dict[str, Section], *, zone=None,
                      default_year: int | None = None) -> list[TimelineEvent]:
     """No timeline section: the sentences that give a clock time are the events."""
@@ -502,6 +545,12 @@ def narrative_events(doc: Document, sections: dict[str, Section], *, zone=None,
             clock = datefind.CLOCK_TIME.search(sentence)
             if clock and ":" in clock.group("time"):
                 at, _, _ = datefind.leading_timestamp(sentence[clock.start():], last, zone=zone)
+                if at is not None and at.astimezone(zone).date() > last.astimezone(zone).date() \
+                        and at - last > _NARRATIVE_ROLLOVER:
+                    # Prose goes back and forth in time ("errors until 14:30 ... the volume
+                    # prior to 11:20"): an earlier clock time is the same day unless the
+                    # story just crossed midnight.
+                    at -= timedelta(days=1)
         if at is not None:
             last = at
             events.append(TimelineEvent(len(events) + 1, at, sentence, classify_event(sentence), line))

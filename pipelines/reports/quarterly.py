@@ -303,9 +303,8 @@ def render_quarterly(d: QuarterData) -> Report:
         Paragraph(f"Middle half: from the quarter's 25th to its 75th percentile. Caution \"few incidents\": "
                   f"the figures rest on fewer than {FEW_INCIDENTS} incidents with known times, so one incident "
                   "moves the median."),
-        # A chart of nothing is an axis of zeros: draw one only for quarters with a median.
-        *(BarChart(title, [r["quarter"] for r in times], [round(r[key] or 0, 1) for r in times],
-                   highlight={len(times) - 1}, unit=" h")
+        # An unknown median is no bar, not a bar of 0 h: chart only the quarters that have one.
+        *(_median_chart(title, [r for r in times if r[key] is not None], key, d.quarter.label)
           for title, key in (("Median hours to detect", "detect_h"), ("Median hours to resolve", "resolve_h"))
           if any(r[key] is not None for r in times)),
     ]))
@@ -370,6 +369,12 @@ _CAUTION_NOTE = (f"Caution \"unstable theme\": re-clustering 80% subsamples keep
 
 def _spread(low: float | None, high: float | None) -> str:
     return "–" if low is None or high is None else f"{low:.1f}–{high:.1f} h"
+
+
+def _median_chart(title: str, rows: list[dict], key: str, current: str) -> BarChart:
+    labels = [r["quarter"] for r in rows]
+    return BarChart(title, labels, [round(r[key], 1) for r in rows],
+                    highlight={labels.index(current)} if current in labels else set(), unit=" h")
 
 
 def _h(value: float | None) -> str:

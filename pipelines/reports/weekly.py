@@ -121,16 +121,13 @@ def postmortems_due(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow])
     """Resolved by the week's end and not yet published then: due within 72 h, overdue after."""
     grouped = _by_week(records(con, f"""
         WITH {_WEEKS}
-        SELECT w.week, w.as_of, p.incident_id, p.title, p.team, p.status, p.resolved_at
-        FROM weeks w JOIN postmortems p
-          ON p.resolved_at < w.as_of AND p.incident_date <= w.end_d
-         AND (p.postmortem_published_at IS NULL OR p.postmortem_published_at >= w.as_of)
-        ORDER BY w.week, p.resolved_at, p.incident_id""", _weeks_params(windows)))
+        SELECT w.week, w.as_of, d.incident_id, d.title, d.team, d.status, d.resolved_at, d.due_at, d.overdue
+        FROM weeks w, LATERAL (SELECT * FROM postmortems_due_as_of(w.as_of)) d
+        WHERE d.incident_date <= w.end_d
+        ORDER BY w.week, d.resolved_at, d.incident_id""", _weeks_params(windows)))
     for rows in grouped.values():
         for row in rows:
             as_of = row.pop("as_of")
-            row["due_at"] = row["resolved_at"] + POSTMORTEM_DEADLINE
-            row["overdue"] = row["due_at"] < as_of
             row["hours_past_due"] = max((as_of - row["due_at"]).total_seconds() / 3600, 0) if row["overdue"] else 0.0
     return grouped
 

@@ -3,12 +3,13 @@
 People rename a theme, merge two, split items out of one, pin an item to a theme, or mark a
 cluster as not a real theme, in a YAML file reviewed like code. Themes keep their ids across
 runs (pipelines.themes.track), so rules are written against ids; but an id alone is not
-enough: on another store, or after the clustering changed shape, RC-001 is a different theme.
-So the file also records what each theme was when the rules were written, its items
-(`written_against`), and a rule applies only while its theme is still recognisably that
-theme: at least MIN_KEPT of the recorded items are still in it, and they make up at least
-MIN_SHARE of it. Otherwise the rule is reported as stale, with the reason, and the theme keeps
-its generated name. A rule about a theme with nothing recorded is stale too: write
+enough: on another store, after the clustering changed shape, or in a warehouse built afresh
+(which numbers the themes anew), RC-001 is a different theme. So the file also records what
+each theme was when the rules were written, its items (`written_against`), and a rule applies
+to the theme that is still recognisably that theme: the theme of the same id, else the one its
+recorded items moved to, as long as at least MIN_KEPT of them are in it and they make up at
+least MIN_SHARE of it. Otherwise the rule is reported as stale, with the reason, and the theme
+keeps its generated name. A rule about a theme with nothing recorded is stale too: write
 `written_against` (`emberline curate --record` prints it from the warehouse).
 
     version: 2
@@ -51,6 +52,7 @@ class CurationResult:
     pinned: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # rules not applied: their theme changed
+    followed: dict[str, str] = field(default_factory=dict)  # id written in the file -> id in this run
 
 
 def load_curation(path: Path | str | None) -> dict:
@@ -89,7 +91,9 @@ def theme_match(recorded: set[str], current: set[str]) -> tuple[bool, str]:
 
 
 class _Recognised:
-    """Which theme ids of this run are still the themes the rules were written against."""
+    """Which theme of this run each theme the rules name now is: the theme of the same id while
+    it is still recognisably that theme, else the theme its recorded items moved to together
+    (a fresh build numbers the themes anew; the rules follow their items, not the number)."""
 
     def __init__(self, theme_of: dict[str, str | None], recorded: dict):
         self.members: dict[str, set[str]] = {}
@@ -97,12 +101,49 @@ class _Recognised:
             if theme:
                 self.members.setdefault(theme, set()).add(item)
         self.recorded = {str(k): {str(i) for i in (v or [])} for k, v in (recorded or {}).items()}
-        self._cache: dict[str, tuple[bool, str]] = {}
+        self.followed: dict[str, str] = {}  # recorded id -> the id its items carry now
+        self._resolved = self._resolve_all()
 
-    def check(self, theme: str) -> tuple[bool, str]:
-        if theme not in self._cache:
-            self._cache[theme] = theme_match(self.recorded.get(theme, set()), self.members.get(theme, set()))
-        return self._cache[theme]
+    def _candidate(self, theme: str) -> tuple[str | None, str]:
+        recorded = self.recorded.get(theme, set())
+        ok, why = theme_match(recorded, self.members.get(theme, set()))
+        if ok or not recorded:
+            return (theme if ok else None), why
+        holders = {}
+        for item in recorded:
+            for current, members in self.members.items():
+                if item in members:
+                    holders[current] = holders.get(current, 0) + 1
+        for current, _ in sorted(holders.items(), key=lambda pair: (-pair[1], pair[0])):
+            moved_ok, _ = theme_match(recorded, self.members[current])
+            if moved_ok:
+                return current, f"its items are now theme {current}"
+            break
+        return None, why
+
+    def _resolve_all(self) -> dict[str, tuple[str | None, str]]:
+        resolved = {theme: self._candidate(theme) for theme in self.recorded}
+        # Two recorded themes whose items now make one theme: the one that kept more of its
+        # items keeps the rules; the other's are stale (the clustering merged them).
+        claims: dict[str, list[str]] = {}
+        for theme, (current, _) in resolved.items():
+            if current:
+                claims.setdefault(current, []).append(theme)
+        for current, themes in claims.items():
+            themes.sort(key=lambda t: (-len(self.recorded[t] & self.members[current]), t != current, t))
+            for loser in themes[1:]:
+                resolved[loser] = (None, f"its items are now theme {current}, which the rules of {themes[0]} "
+                                         "are about")
+        for theme, (current, _) in resolved.items():
+            if current and current != theme:
+                self.followed[theme] = current
+        return resolved
+
+    def resolve(self, theme: str) -> tuple[str | None, str]:
+        """(the id the rules about `theme` apply to in this run, or None when stale; why)."""
+        if theme not in self._resolved:
+            return None, f"nothing recorded under {WRITTEN_AGAINST} for it"
+        return self._resolved[theme]
 
 
 def apply_curation(theme_of: dict[str, str | None], texts: dict[str, str], rules: dict | None) -> CurationResult:
@@ -112,38 +153,41 @@ def apply_curation(theme_of: dict[str, str | None], texts: dict[str, str], rules
     recognised = _Recognised(theme_of, rules.get(WRITTEN_AGAINST))
     created: set[str] = set()  # ids made by split rules: checked through the theme they came from
 
-    def usable(kind: str, theme: str, what: str) -> bool:
+    def current(kind: str, theme: str, what: str) -> str | None:
+        """The id `theme` has in this run, or None (and the rule reported stale)."""
         if theme in created:
-            return True
-        ok, why = recognised.check(theme)
-        if not ok:
+            return theme
+        resolved, why = recognised.resolve(theme)
+        if resolved is None:
             result.stale.append(f"{kind} {what}: not applied, theme {theme} is not the theme it was written "
                                 f"against ({why})")
-        return ok
+        return resolved
 
     for entry in rules.get("merge") or []:
-        target = str(entry.get("into", ""))
-        sources = [str(s) for s in (entry.get("from") or [])]
-        if not usable("merge", target, f"into {target}"):
+        written_target = str(entry.get("into", ""))
+        target = current("merge", written_target, f"into {written_target}")
+        if target is None:
             continue
-        for source in sources:
-            if not usable("merge", source, f"{source} into {target}"):
+        for written_source in (str(s) for s in (entry.get("from") or [])):
+            source = current("merge", written_source, f"{written_source} into {written_target}")
+            if source is None:
                 continue
             for item, theme in result.theme_of.items():
                 if theme == source:
                     result.theme_of[item] = target
 
     for n, entry in enumerate(rules.get("split") or [], start=1):
-        source = str(entry.get("from", ""))
-        new_id = str(entry.get("id") or f"{source}.{n}")
-        if not usable("split", source, f"of {source} into {new_id}"):
+        written_source = str(entry.get("from", ""))
+        new_id = str(entry.get("id") or f"{written_source}.{n}")
+        source = current("split", written_source, f"of {written_source} into {new_id}")
+        if source is None:
             continue
         items = {str(i) for i in entry.get("items") or []}
         keywords = [str(k).lower() for k in entry.get("keywords") or []]
         moved = [item for item, theme in result.theme_of.items() if theme == source and
                  (item in items or any(k in texts.get(item, "").lower() for k in keywords))]
         if not moved:
-            result.warnings.append(f"split: nothing in {source} matched; {new_id} not created")
+            result.warnings.append(f"split: nothing in {written_source} matched; {new_id} not created")
             continue
         created.add(new_id)
         for item in moved:
@@ -151,20 +195,21 @@ def apply_curation(theme_of: dict[str, str | None], texts: dict[str, str], rules
         if entry.get("name"):
             result.names[new_id] = str(entry["name"])
 
-    for item, theme in (rules.get("pin") or {}).items():
-        item, theme = str(item), str(theme)
+    for item, written in (rules.get("pin") or {}).items():
+        item, written = str(item), str(written)
         if item not in result.theme_of:
             result.warnings.append(f"pin: item {item} does not exist")
             continue
-        if not usable("pin", theme, f"of {item} to {theme}"):
+        theme = current("pin", written, f"of {item} to {written}")
+        if theme is None:
             continue
         result.theme_of[item] = theme
         result.pinned.add(item)
         result.reasons[item] = "pinned in the curation file"
 
-    for theme in rules.get("not_a_theme") or []:
-        theme = str(theme)
-        if not usable("not_a_theme", theme, theme):
+    for written in rules.get("not_a_theme") or []:
+        theme = current("not_a_theme", str(written), str(written))
+        if theme is None:
             continue
         for item, t in result.theme_of.items():
             if t == theme and item not in result.pinned:
@@ -172,14 +217,15 @@ def apply_curation(theme_of: dict[str, str | None], texts: dict[str, str], rules
                 result.reasons[item] = NOT_A_THEME_REASON
 
     final = {t for t in result.theme_of.values() if t}
-    for theme, name in (rules.get("rename") or {}).items():
-        theme = str(theme)
-        if not usable("rename", theme, f"of {theme} to '{name}'"):
+    for written, name in (rules.get("rename") or {}).items():
+        theme = current("rename", str(written), f"of {written} to '{name}'")
+        if theme is None:
             continue
         if theme in final:
             result.names[theme] = str(name)
         else:
-            result.warnings.append(f"rename: theme {theme} has no items after the other rules")
+            result.warnings.append(f"rename: theme {written} has no items after the other rules")
+    result.followed = dict(recognised.followed)
     return result
 
 
@@ -199,6 +245,14 @@ def referenced_themes(rules: dict | None) -> list[str]:
 
 def written_against(rules: dict | None, cluster_members: dict[str, list[str]]) -> dict[str, list[str]]:
     """The `written_against` block for a theme set's rules: the clustering's current members of
-    each theme they name (what `emberline curate --record` prints)."""
-    return {theme: sorted(cluster_members.get(theme, [])) for theme in referenced_themes(rules)
-            if cluster_members.get(theme)}
+    each theme they name, or of the theme its recorded items moved to (what `emberline curate
+    --record` prints)."""
+    theme_of = {item: theme for theme, items in cluster_members.items() for item in items}
+    recognised = _Recognised(theme_of, (rules or {}).get(WRITTEN_AGAINST))
+    out = {}
+    for theme in referenced_themes(rules):
+        resolved, _ = recognised.resolve(theme)  # a theme whose items moved: where they are now
+        members = cluster_members.get(resolved or theme)
+        if members:
+            out[theme] = sorted(members)
+    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 import polars as pl
 
@@ -78,6 +78,19 @@ def _duration(pm: PostMortem, start: str, end: str) -> float | None:
     return None if minutes is None or minutes < 0 else minutes
 
 
+def _hours_to_postmortem(pm: PostMortem) -> float | None:
+    """Hours from resolution to publication, or unknown when the text puts publication first.
+    A publication date without a time is that whole day ("Published 18 Nov"): published the day
+    the incident was resolved is 0 hours, not the -14.5 h that midnight would give."""
+    resolved, published = pm.resolved_at, pm.postmortem_published_at
+    if resolved is None or published is None:
+        return None
+    if published < resolved and published.time() == time(0, 0) and published.date() == resolved.date():
+        return 0.0
+    lag = _minutes(resolved, published)
+    return None if lag < 0 else round(lag / 60, 2)
+
+
 def _incident_date(pm: PostMortem):
     """(the day the incident is filed under, where that came from): its start, else the first
     other date known, else the date in its file name."""
@@ -109,7 +122,6 @@ def postmortem_rows(postmortems: list[PostMortem], ingested_at: datetime) -> dic
     for pm in postmortems:
         iid = pm.incident_id
         day, day_source = _incident_date(pm)
-        lag = _minutes(pm.resolved_at, pm.postmortem_published_at)
         rows["postmortems"].append({
             "incident_id": iid, "title": pm.title, "status": pm.status, "severity": pm.severity,
             "started_at": pm.started_at, "detected_at": pm.detected_at, "mitigated_at": pm.mitigated_at,
@@ -121,7 +133,7 @@ def postmortem_rows(postmortems: list[PostMortem], ingested_at: datetime) -> dic
             "minutes_to_detect": _duration(pm, "started_at", "detected_at"),
             "minutes_to_mitigate": _duration(pm, "started_at", "mitigated_at"),
             "minutes_to_resolve": _duration(pm, "started_at", "resolved_at"),
-            "hours_to_postmortem": None if lag is None else round(lag / 60, 2),
+            "hours_to_postmortem": _hours_to_postmortem(pm),
             "incident_date": day, "iso_week": iso_week(day), "quarter": quarter(day),
             "completeness": pm.completeness, "missing_sections": pm.missing_sections,
             "has_front_matter": pm.has_front_matter, "source_path": pm.source_path,

@@ -34,13 +34,19 @@ SELECT incident_id, title, team, resolved_at, postmortem_published_at, hours_to_
 FROM postmortems
 WHERE hours_to_postmortem > postmortem_deadline_hours();
 
--- Resolved but not yet published: due within the deadline after resolution, overdue after.
-CREATE OR REPLACE VIEW postmortems_due AS
-SELECT incident_id, title, team, status, resolved_at,
+-- Resolved by `as_of` (default: now) but not published by then: due within the deadline
+-- after resolution, overdue after. A free-form document (no front matter) is itself the
+-- write-up, whatever date it gives or leaves out: it is never due.
+CREATE OR REPLACE MACRO postmortems_due_as_of(as_of := NULL) AS TABLE
+SELECT incident_id, title, team, status, resolved_at, incident_date,
        resolved_at + INTERVAL (postmortem_deadline_hours()) HOUR AS due_at,
-       now() > resolved_at + INTERVAL (postmortem_deadline_hours()) HOUR AS overdue
+       coalesce(as_of, now()) > resolved_at + INTERVAL (postmortem_deadline_hours()) HOUR AS overdue
 FROM postmortems
-WHERE resolved_at IS NOT NULL AND postmortem_published_at IS NULL;
+WHERE has_front_matter AND resolved_at < coalesce(as_of, now())
+  AND (postmortem_published_at IS NULL OR postmortem_published_at >= coalesce(as_of, now()));
+
+CREATE OR REPLACE VIEW postmortems_due AS
+SELECT * EXCLUDE (incident_date) FROM postmortems_due_as_of();
 
 CREATE OR REPLACE VIEW incidents_without_eval_case AS
 SELECT incident_id, title, team, status, quarter

@@ -196,8 +196,102 @@ tool result becomes part of the context. This is because the refactor moved the 
 label key. The cache served stale answers because its expiry was set to a year.
 """
     causes = [c.description for c in parse(text).root_causes]
-    assert causes == ["This is because the refactor moved the preset to a shared label key.",
+    # "This is because" brings along the sentence "This" points at; "useful because" is no cause.
+    assert causes == ["That matters because every tool result becomes part of the context. "
+                      "This is because the refactor moved the preset to a shared label key.",
                       "The cache served stale answers because its expiry was set to a year."]
+
+
+def test_a_cause_that_points_back_is_told_with_what_it_points_at():
+    text = """# Queue outage
+
+## What happened
+
+At 02:10 the node running the only scheduler replica was drained for an upgrade. At this point the
+scheduler restarted from a manifest that still named the image with the bug. The pager stayed quiet.
+
+The worker pool overloaded because retries had no budget.
+
+This is because the retry library defaulted to unlimited attempts, a bug in its configuration loader.
+"""
+    causes = [c.description for c in parse(text).root_causes]
+    assert causes == [
+        "At 02:10 the node running the only scheduler replica was drained for an upgrade. At this point the "
+        "scheduler restarted from a manifest that still named the image with the bug.",
+        # the next paragraph's "This is because" goes on telling the cause just before it
+        "The worker pool overloaded because retries had no budget. This is because the retry library "
+        "defaulted to unlimited attempts, a bug in its configuration loader.",
+    ]
+
+
+def test_hypotheses_discoveries_and_ruled_out_causes_are_not_causes():
+    text = """# Package incident
+
+## Summary
+
+At 16:40 UTC we learned about a malicious package uploaded under our dependency's name. The malicious
+package was installed because the public index took precedence over our own index. No vulnerability in the
+registry was used to publish it. Errors on the status page led the team to believe an attacker was
+targeting it too, which turned out to be a coincidence. With stolen tokens, attackers are able to
+compromise further packages. The scanner reads every archive and flags malicious code for review.
+This bug was likely to hurt installs, but it was not the only factor causing the failures.
+"""
+    causes = [c.description for c in parse(text).root_causes]
+    assert causes == ["The malicious package was installed because the public index took precedence over our own "
+                      "index."]
+
+
+def test_an_attack_told_in_the_past_is_a_cause():
+    text = "# T\n\n## Summary\n\nAn attacker compromised the release workflow and published two versions.\n"
+    assert [c.description for c in parse(text).root_causes] == [
+        "An attacker compromised the release workflow and published two versions."]
+
+
+def test_an_incident_that_involved_a_fault_and_a_spiral_that_fed_itself_are_causes():
+    text = """# Outage
+
+## Summary
+
+The incident on Tuesday involved a certificate rotation with an expired intermediate. With the
+gateway down, clients retried in a tight loop, further overloading the load balancers.
+"""
+    causes = [c.description for c in parse(text).root_causes]
+    assert causes == ["The incident on Tuesday involved a certificate rotation with an expired intermediate.",
+                      "With the gateway down, clients retried in a tight loop, further overloading the load balancers."]
+
+
+def test_a_cause_told_in_prose_under_one_heading_joins_the_list_under_another():
+    text = """# Broken downloads
+
+## Fault
+
+The download handler contained a bug where the generated URL was missing a separator.
+
+## Root causes
+
+- The handler had no tests for the production prefix.
+- Nobody reviewed the refactoring before it was merged.
+"""
+    causes = [(c.line, c.description) for c in parse(text).root_causes]
+    assert causes == [
+        (5, "The download handler contained a bug where the generated URL was missing a separator."),
+        (9, "The handler had no tests for the production prefix."),
+        (10, "Nobody reviewed the refactoring before it was merged."),
+    ]
+
+
+def test_a_narrative_going_back_in_time_stays_on_its_day():
+    text = """# Proxy outage on 18 May 2026
+
+## The outage
+
+On 18 May 2026 at 11:20 UTC our proxy began failing requests. Errors continued until the fix at
+14:30. The volume prior to 11:20 is the usual baseline. The dashboard failed from 11:30 to 13:10.
+Late that evening, at 23:50, a cleanup job ran. It finished at 00:20 the next morning.
+"""
+    pm = parse(text)
+    assert [e.at.strftime("%d %H:%M") for e in pm.timeline] == [
+        "18 11:20", "18 14:30", "18 11:20", "18 11:30", "18 23:50", "19 00:20"]
 
 
 def test_security_disclosures_tell_their_cause_as_an_attack():
@@ -332,3 +426,16 @@ def test_a_sentence_that_refers_back_tells_the_same_cause_one_that_starts_afresh
         "A bug in the audit tool failed to stop the command.",
         "Recovery took time, because the sites are hard to enter.",
         "The routers withdrew their routes, making the name servers unreachable."]
+
+
+def test_a_recovery_that_started_is_not_the_start_of_the_incident():
+    text = """# DNS outage
+
+## Timeline
+
+- 2026-01-25 09:15 UTC we deployed changes to the production DNS configuration
+- 2026-01-25 09:30 UTC the DNS record started to propagate again
+- 2026-01-25 09:40 UTC traffic is back to normal
+"""
+    pm = parse(text)
+    assert (pm.started_at.strftime("%H:%M"), pm.resolved_at.strftime("%H:%M")) == ("09:15", "09:40")

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
-import yaml
 
 from pipelines.postmortems.sensitive import find_sensitive
 from pipelines.reports.periods import latest_complete_quarter, latest_complete_week
+from pipelines.themes.curation import apply_curation, load_curation
 from tests.conftest import PROJECT_ROOT
 from tests.reports.test_delivery import Webhook
 
@@ -89,15 +89,24 @@ def test_exports_and_delivery(full_run):
 
 
 def test_the_bundled_curation_still_fits_the_sample_themes(full_run):
-    # data/themes.yaml is written against theme ids; if clustering of the sample store changes
-    # shape, some of its rules stop applying (logged, not fatal). Every decision must still apply.
+    # data/themes.yaml is written against the items of the sample's themes; if clustering of the
+    # sample store changes shape, some of its rules stop applying (logged, not fatal). Every
+    # decision must still apply, to whichever id its theme has in this fresh build.
     root, _, _ = full_run
-    curation = yaml.safe_load((PROJECT_ROOT / "data" / "themes.yaml").read_text())
+    curation = load_curation(PROJECT_ROOT / "data" / "themes.yaml")
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         for theme_set, rules in curation.items():
             if not isinstance(rules, dict):
                 continue
+            cluster_of = dict(con.execute("SELECT item_id, cluster_theme_id FROM theme_assignments "
+                                          "WHERE theme_set = ?", [theme_set]).fetchall())
+            result = apply_curation(cluster_of, {}, rules)
+            assert result.stale == [], result.stale
             themes = dict(con.execute("SELECT theme_id, name FROM themes WHERE theme_set = ?", [theme_set]).fetchall())
-            assert {tid: themes.get(tid) for tid in rules.get("rename", {})} == rules.get("rename", {})
+            # each curated name is on the theme its rules resolved to
+            assert {result.followed.get(t, t): themes.get(result.followed.get(t, t))
+                    for t in rules.get("rename", {})} == {result.followed.get(t, t): name
+                                                          for t, name in rules.get("rename", {}).items()}
             for merge in rules.get("merge", []):
-                assert merge["into"] in themes and not set(merge["from"]) & set(themes)
+                into = result.followed.get(merge["into"], merge["into"])
+                assert into in themes and not {result.followed.get(f, f) for f in merge["from"]} & set(themes)

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from pipelines.reports.periods import Quarter
-from pipelines.reports.quarterly import build_quarterly_report, load_quarter
+from pipelines.reports.quarterly import _median_chart, build_quarterly_report, load_quarter
 from pipelines.reports.render import to_markdown
 from pipelines.themes.stability import FEW_INCIDENTS, STABLE_JACCARD
 from tests.reports.conftest import STALE
@@ -145,3 +145,11 @@ def test_reports_read_the_warehouse_definitions(sample_warehouse, tmp_path):
         week = Week.containing(GOLDEN_QUARTER.end)
         rising = rising_themes(con, [WeeklyWindow(week, "UTC")])[week.label]
         assert rising and {r["recent"] for r in rising} == {9}
+
+
+def test_a_quarter_without_a_median_gets_no_bar_rather_than_a_bar_of_zero():
+    rows = [{"quarter": "2025-Q3", "resolve_h": 25.55}, {"quarter": "2025-Q4", "resolve_h": 3.2}]
+    chart = _median_chart("Median hours to resolve", rows, "resolve_h", "2025-Q4")
+    assert (chart.labels, chart.values, chart.highlight) == (["2025-Q3", "2025-Q4"], [25.6, 3.2], {1})
+    # The report's own quarter had no median: nothing is highlighted, and no 0 h bar stands in for it.
+    assert _median_chart("Median hours to resolve", rows[:1], "resolve_h", "2025-Q4").highlight == set()

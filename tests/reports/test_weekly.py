@@ -67,11 +67,16 @@ def test_golden_week_counts_theme_recurrence_this_quarter(sample_con):
 def test_golden_week_overdue_postmortems_and_eval_cases(sample_con):
     week = GOLDEN_WEEK
     md = sections(to_markdown(build_weekly_report(sample_con, week)))
+    # A free-form document is its own write-up: only a post-mortem with front matter can be due.
     unpublished = ids(sample_con, """
-        SELECT incident_id FROM postmortems WHERE resolved_at < ? AND incident_date <= ?
+        SELECT incident_id FROM postmortems WHERE resolved_at < ? AND incident_date <= ? AND has_front_matter
           AND (postmortem_published_at IS NULL OR postmortem_published_at::DATE > ?)""",
                       [week.end, week.end, week.end])
-    assert all(i in md["Post-mortems due or overdue (72-hour rule)"] for i in unpublished)
+    due_section = md["Post-mortems due or overdue (72-hour rule)"]
+    assert unpublished and all(i in due_section for i in unpublished)
+    free_form = ids(sample_con, "SELECT incident_id FROM postmortems WHERE NOT has_front_matter AND resolved_at < ?",
+                    [week.end])
+    assert not any(i in due_section for i in free_form)
     added = sample_con.execute("""
         SELECT incident_id, new_eval_case_id FROM postmortems
         WHERE postmortem_published_at::DATE BETWEEN ? AND ? AND new_eval_case_id IS NOT NULL""",

@@ -251,15 +251,15 @@ def test_min_incidents_setting_reads_the_store_config():
 
 
 LOOKALIKE_CAUSES = """
-    ### 1. Badge reader firmware rejected the lobby turnstile certificates
+    ### 1. Greenhouse irrigation timer kept the summer watering schedule
     - Category: infrastructure
-    - Description: The badge reader firmware update rejected the lobby turnstile certificates, so badges failed.
-    - Why evals missed it: Nothing tests the badge readers.
+    - Description: The greenhouse irrigation timer kept its summer schedule after the clocks changed, so the orchid beds were watered twice each morning.
+    - Why evals missed it: Nothing tests the irrigation timers.
 
-    ### 2. Badge reader firmware rolled back the turnstile certificates
+    ### 2. Greenhouse irrigation timer reset restored the summer watering schedule
     - Category: infrastructure
-    - Description: Rolling back the badge reader firmware restored old turnstile certificates, so badges failed again.
-    - Why evals missed it: Nothing tests the badge readers.
+    - Description: Resetting the greenhouse irrigation timer restored its summer schedule, so the orchid beds were watered twice each morning again.
+    - Why evals missed it: Nothing tests the irrigation timers.
     """
 
 
@@ -274,8 +274,8 @@ def test_themes_span_incidents_and_a_group_within_one_incident_is_shown_with_it(
             assert len(set(names)) == len(names), theme_set
             assert all(2 <= len(n.split()) <= 9 and "/" not in n and not any(c.isdigit() for c in n)
                        for n in names), names
-    # One post-mortem whose two causes are alike and unlike every other cause: a pattern inside
-    # one incident, not a recurrence.
+    # One post-mortem whose two causes are alike and unlike every other cause (nothing else in the
+    # sample is about anything but software): a pattern inside one incident, not a recurrence.
     store, copy = copy_of(built, tmp_path)
     (store / "PM-2026-098-badges.md").write_text(postmortem("PM-2026-098", causes=LOOKALIKE_CAUSES))
     with connect(copy) as con:
@@ -283,7 +283,9 @@ def test_themes_span_incidents_and_a_group_within_one_incident_is_shown_with_it(
         build_themes(con, embedder, {}, run_id="lookalike", refit=True)
         within = con.execute("""SELECT item_id, theme_id, cluster_theme_id, reason FROM theme_assignments
                                 WHERE status = 'one_incident'""").fetchall()
-        assert {r[0] for r in within if r[0].startswith("PM-2026-098")} == {"PM-2026-098#1", "PM-2026-098#2"}
+        assert {r[0] for r in within if r[0].startswith("PM-2026-098")} == {"PM-2026-098#1", "PM-2026-098#2"}, \
+            con.execute("SELECT item_id, theme_id, status FROM theme_assignments WHERE cluster_theme_id IN "
+                        "(SELECT cluster_theme_id FROM theme_assignments WHERE item_id = 'PM-2026-098#1')").fetchall()
         # Every such group is shown with its own incident, never as a theme.
         assert all(theme is None and cluster and item.split("#")[0] in reason for item, theme, cluster, reason in within)
         assert not {r[2] for r in within} & {r[0] for r in con.execute("SELECT theme_id FROM themes").fetchall()}

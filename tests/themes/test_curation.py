@@ -45,6 +45,28 @@ def test_a_rule_for_a_theme_id_that_now_means_another_theme_is_stale():
     assert all("not the theme it was written against" in s and "0 of the" in s for s in result.stale)
 
 
+def test_rules_follow_their_items_when_a_fresh_build_numbers_the_themes_anew():
+    # The same three themes, numbered in another order: every rule lands on its own items.
+    renumbered = {"i1": "RC-003", "i2": "RC-003", "i3": "RC-001", "i4": "RC-002", "i5": "RC-002", "i6": None}
+    rules = {"written_against": RECORDED, "rename": {"RC-001": "Stale retrieval index", "RC-002": "Rate limits"},
+             "not_a_theme": ["RC-003"], "pin": {"i6": "RC-002"}}
+    result = apply_curation(renumbered, TEXTS, rules)
+    assert result.names == {"RC-003": "Stale retrieval index", "RC-001": "Rate limits"}
+    assert result.theme_of == {"i1": "RC-003", "i2": "RC-003", "i3": "RC-001", "i4": None, "i5": None, "i6": "RC-001"}
+    assert result.followed == {"RC-001": "RC-003", "RC-002": "RC-001", "RC-003": "RC-002"} and result.stale == []
+    assert written_against(rules, {"RC-003": ["i1", "i2"], "RC-001": ["i3"], "RC-002": ["i4", "i5"]}) == RECORDED
+
+
+def test_two_curated_themes_the_clustering_merged_keep_one_set_of_rules():
+    merged = {"i1": "RC-001", "i2": "RC-001", "i3": "RC-001", "i4": "RC-003", "i5": "RC-003"}
+    rules = {"written_against": {"RC-001": ["i1", "i2"], "RC-007": ["i3"]},
+             "rename": {"RC-001": "Stale retrieval index", "RC-007": "Rate limits"}}
+    result = apply_curation(merged, {}, rules)
+    assert result.names == {"RC-001": "Stale retrieval index"}
+    [stale] = result.stale
+    assert "RC-007" in stale and "now theme RC-001" in stale
+
+
 def test_a_rule_with_nothing_recorded_is_stale_and_says_how_to_fix_it():
     result = apply_curation(ASSIGNED, TEXTS, {"rename": {"RC-001": "x"}})
     assert result.names == {}

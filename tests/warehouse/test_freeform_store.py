@@ -91,3 +91,39 @@ def test_durations_are_unknown_for_a_bare_day_or_a_timeline_that_contradicts_its
     assert rows["timed.md"][2] == 88.0
     # The marked start kept its date past midnight: it is the evening before the first report.
     assert rows["contradicts.md"] == ("2026-03-25", 226.0, 546.0)
+
+
+def test_a_window_in_the_summary_dates_the_incident_and_a_bare_publication_day_is_not_negative(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "downloads.md").write_text(
+        "# Broken downloads\n\nPublished 2026-07-20\n\n## Summary\n\n"
+        "On 2026-07-20 between 12:17 and 12:30 UTC all downloads failed because of a missing slash.\n\n"
+        "## Timeline\n\n- 2026-07-19 12:32 UTC the refactoring is merged\n"
+        "- 2026-07-20 12:29 UTC the fix is merged\n")
+    (store / "contradicts.md").write_text(
+        "# Pool outage\n\n## Impact\n\nJobs failed between 2026-02-25 23:04 and 2026-02-26 08:12.\n\n"
+        "## Timeline\n\n- 2026-03-26 06:04 UTC the node is drained and jobs start failing\n"
+        "- 2026-03-26 09:50 UTC the outage is reported\n- 2026-03-26 15:10 UTC a fix is deployed\n")
+    con = connect(tmp_path / "warehouse.duckdb")
+    ingest_store(con, store)
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT source_path, started_at_source, strftime(started_at, '%m-%d %H:%M'), minutes_to_resolve, "
+        "hours_to_postmortem FROM postmortems").fetchall()}
+    # The summary's window, not the merge the day before, and its end; published the same day: 0 h.
+    assert rows["downloads.md"] == ("text", "07-20 12:17", 13.0, 0.0)
+    # A window a month from the timeline is the text contradicting itself: the timeline stands.
+    assert rows["contradicts.md"][:3] == ("timeline", "03-26 06:04", 546.0)
+
+
+def test_a_free_form_post_mortem_is_never_due(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "free.md").write_text(STATUS_PAGE)
+    (store / "draft.md").write_text(
+        "---\nid: INC-7\ntitle: Draft\nstarted_at: 2026-05-01T10:00:00Z\nresolved_at: 2026-05-01T11:00:00Z\n---\n"
+        "# Draft\n\n## Summary\n\nNot written yet.\n")
+    con = connect(tmp_path / "warehouse.duckdb")
+    ingest_store(con, store)
+    due = [r[0] for r in con.execute("SELECT incident_id FROM postmortems_due").fetchall()]
+    assert due == ["INC-7"]
