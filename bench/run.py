@@ -1,6 +1,6 @@
 """`make bench`: every benchmark section in turn, each printed as a table under a heading.
 
-    python bench/run.py [--n 10000] [--only ingest|embedding|themes|dashboard|views|blame|security]
+    python bench/run.py [--n 10000] [--only ingest|embedding|themes|job|dashboard|views|blame|security]
 
 A section is the module bench/<name>.py with a `run(...) -> list[dict]`; each dict is a table
 row, its keys the columns. Sections whose module does not exist yet are skipped with a note,
@@ -21,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python bench/run.py`: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SECTIONS = ("ingest", "embedding", "themes", "dashboard", "views", "blame", "security")
+SECTIONS = ("ingest", "embedding", "themes", "job", "dashboard", "views", "blame", "security")
 
 
 def format_table(rows: list[dict]) -> str:

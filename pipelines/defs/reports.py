@@ -8,8 +8,9 @@ failing check therefore stops the files and the delivery, not just a flag in the
 
 Which week and quarter: the run config's `week` / `quarter` (the schedules set the one their
 tick is for), else the latest complete one in EMBERLINE_TIMEZONE. With `all_weeks` /
-`all_quarters` (the default) every earlier period back to the first incident is rendered too,
-so every past week and quarter has its report; unchanged files are not rewritten.
+`all_quarters` (the default) every earlier period back to the first incident has its report
+too; only the periods whose inputs changed since they were published are rendered again
+(pipelines/reports/incremental.py), so the checks and publishing see only those.
 """
 
 import json
@@ -20,18 +21,37 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from pydantic import Field
 
+from pipelines.defs.evals import EVAL_TABLES
+from pipelines.defs.ingest import INGEST_TABLES
 from pipelines.defs.resources import Warehouse
+from pipelines.defs.themes import THEME_TABLES
 from pipelines.reports.delivery import deliver_report, delivery_log, webhook_url
 from pipelines.reports.evals import EXPORT_FILES, write_eval_exports
 from pipelines.reports.external import ExternalConfig, export_external_postmortems
-from pipelines.reports.outputs import clear, publish_tree, report_quarters, report_weeks
+from pipelines.reports.outputs import clear, drop_published, publish_tree, report_quarters, report_weeks
 from pipelines.reports.periods import Quarter, Week, latest_complete_quarter, latest_complete_week
-from pipelines.reports.quarterly import build_quarterly_report, write_quarterly_reports
+from pipelines.reports.incremental import plan_reports, write_plan
+from pipelines.reports.quarterly import build_quarterly_report
 from pipelines.reports.redact import describe, scan_files
-from pipelines.reports.weekly import build_weekly_report, write_weekly_reports
+from pipelines.reports.weekly import build_weekly_report
 from pipelines.settings import load_settings
+from pipelines.warehouse.fingerprints import (
+    code_fingerprint,
+    digest,
+    file_fingerprint,
+    record_reports,
+    record_step,
+    stored_step,
+    warehouse_fingerprint,
+)
 
-THEME_INPUTS = ["theme_trends", "similar_incidents", "themes", "theme_assignments"]
+# Every table the pipeline writes before the outputs. The outputs fingerprint the whole
+# warehouse to know whether anything they read changed (pipelines/reports/incremental.py), so
+# they run after every writer: a fingerprint taken while a table was still to be rewritten
+# would never match the next run's.
+WAREHOUSE_TABLES = [*INGEST_TABLES, *THEME_TABLES, "similar_incidents", "theme_trends", *EVAL_TABLES]
+# The assets that stage files for `published_reports`, each with a manifest of the same name.
+STAGED_OUTPUTS = ("weekly_report", "quarterly_retrospective", "external_postmortems", "eval_cases_export")
 
 
 class ReportOutputs(dg.ConfigurableResource):
@@ -93,21 +113,32 @@ def _preview(path: Path, lines: int = 40) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(text[:lines]) + ("\n\n…" if len(text) > lines else ""))
 
 
-def _stage_period_reports(name: str, headline: Week | Quarter, all_periods: bool, list_periods, write_reports,
+def _stage_period_reports(name: str, headline: Week | Quarter, all_periods: bool, list_periods,
                           warehouse: Warehouse, report_outputs: ReportOutputs) -> dg.MaterializeResult:
-    """Render the headline period's report (and, with `all_periods`, every earlier one) into
-    the staging folder the blocking checks scan; `published_reports` copies them out."""
+    """Render the headline period's report (and, with `all_periods`, every earlier one whose
+    inputs changed since it was published: pipelines/reports/incremental.py) into the staging
+    folder the blocking checks scan; `published_reports` copies them out and records their
+    fingerprints."""
     kind = "weekly" if isinstance(headline, Week) else "quarterly"
     staging = report_outputs.staged_reports / kind
     clear(staging)
     with warehouse.connect() as con:
         periods = list_periods(con, headline) if all_periods else [headline]
-        files = write_reports(con, periods, staging, tz=report_outputs.timezone)
-    _write_manifest(report_outputs, name, {"headline": headline.label, "periods": [p.label for p in periods]})
+        plan = plan_reports(con, periods, headline, tz=report_outputs.timezone,
+                            published_dir=Path(report_outputs.reports_dir))
+        files = write_plan(plan, staging)
+    _write_manifest(report_outputs, name, {
+        "kind": kind, "headline": headline.label, "periods": [p.label for p in periods],
+        "fingerprints": {label: plan.fingerprints[label] for label in plan.rendered},
+        "inputs_step": plan.step, "inputs_fingerprint": plan.inputs_fingerprint})
     latest = files[-1]
     return dg.MaterializeResult(metadata={
         "headline_period": headline.label,
-        "reports": len(files),
+        "reports": len(periods),
+        "rendered": len(files),
+        "unchanged_not_rendered": plan.skipped,
+        "warehouse_unchanged": plan.nothing_changed,
+        "rendered_periods": dg.MetadataValue.json(plan.rendered[-50:]),
         "staged_html": dg.MetadataValue.path(str(latest.html)),
         "published_html": dg.MetadataValue.path(str(Path(report_outputs.reports_dir) / latest.html.name)),
         "preview": _preview(latest.markdown),
@@ -116,7 +147,7 @@ def _stage_period_reports(name: str, headline: Week | Quarter, all_periods: bool
 
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "action_items", "lint_findings", *THEME_INPUTS],
+    deps=WAREHOUSE_TABLES,
     kinds={"markdown", "html"},
     description="The weekly pattern report (data/reports/weekly-<ISO week>.md and .html): incidents resolved, "
     "post-mortems due or overdue against 72 h, new incidents and the themes they joined, rising themes, action "
@@ -124,13 +155,13 @@ def _stage_period_reports(name: str, headline: Week | Quarter, all_periods: bool
 )
 def weekly_report(config: WeeklyReportConfig, warehouse: Warehouse, report_outputs: ReportOutputs):
     headline = Week.parse(config.week) if config.week else latest_complete_week(report_outputs.now())
-    return _stage_period_reports("weekly_report", headline, config.all_weeks, report_weeks, write_weekly_reports,
-                                 warehouse, report_outputs)
+    return _stage_period_reports("weekly_report", headline, config.all_weeks, report_weeks, warehouse,
+                                 report_outputs)
 
 
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "action_items", "lint_findings", *THEME_INPUTS],
+    deps=WAREHOUSE_TABLES,
     kinds={"markdown", "html"},
     description="The quarterly retrospective (data/reports/quarterly-<quarter>.md and .html): repeating themes, "
     "burn-score ranking with the incidents behind each, did the fixes work, eval-gap themes, time to detect and "
@@ -139,12 +170,12 @@ def weekly_report(config: WeeklyReportConfig, warehouse: Warehouse, report_outpu
 def quarterly_retrospective(config: QuarterlyReportConfig, warehouse: Warehouse, report_outputs: ReportOutputs):
     headline = Quarter.parse(config.quarter) if config.quarter else latest_complete_quarter(report_outputs.now())
     return _stage_period_reports("quarterly_retrospective", headline, config.all_quarters, report_quarters,
-                                 write_quarterly_reports, warehouse, report_outputs)
+                                 warehouse, report_outputs)
 
 
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "action_items", "timeline_events"],
+    deps=WAREHOUSE_TABLES,
     kinds={"markdown"},
     description="Abridged public versions of published post-mortems marked `publication: external` "
     "(data/exports/external/<id>.md), without prompt diffs, samples, owners or internal names "
@@ -154,21 +185,41 @@ def external_postmortems(warehouse: Warehouse, report_outputs: ReportOutputs) ->
     staging = report_outputs.staged_exports / "external"
     clear(staging)
     with warehouse.connect() as con:
+        unchanged, fingerprint = _export_unchanged(con, report_outputs, "external_postmortems",
+                                                   report_outputs.external_config)
+        if unchanged:
+            return dg.MaterializeResult(metadata={"inputs_unchanged": True})
         result = export_external_postmortems(con, report_outputs.staged_exports,
                                              ExternalConfig.load(report_outputs.external_config))
+    published = [str(path.relative_to(report_outputs.staged_exports)) for path in result.exported.values()]
+    dropped = drop_published(staging, Path(report_outputs.exports_dir) / "external")
     _write_manifest(report_outputs, "external_postmortems",
-                    {"exported": sorted(result.exported), "refused": result.refused})
+                    {"exported": sorted(result.exported), "refused": result.refused, "published": published,
+                     "inputs_step": "external_postmortems", "inputs_fingerprint": fingerprint})
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(result.exported),
         "exported": dg.MetadataValue.json(sorted(result.exported)),
         "refused": dg.MetadataValue.json(result.refused),
+        "inputs_unchanged": False,
+        "same_as_published_not_staged": dropped,
         "staged_folder": dg.MetadataValue.path(str(staging)),
     })
 
 
+def _export_unchanged(con, report_outputs: ReportOutputs, name: str, config_file: str | None = None):
+    """(unchanged, fingerprint): an export whose inputs (the warehouse's tables, its config
+    file, the code) are those recorded when it was last published, and whose published files
+    are all there, would write the same files again."""
+    fingerprint = digest(name, code_fingerprint(), warehouse_fingerprint(con), file_fingerprint(config_file))
+    previous = read_manifest(report_outputs, name)
+    unchanged = (fingerprint == stored_step(con, name) and "published" in previous
+                 and all((Path(report_outputs.exports_dir) / rel).is_file() for rel in previous["published"]))
+    return unchanged, fingerprint
+
+
 @dg.asset(
     group_name="reports",
-    deps=["postmortems", "sample_outputs", "eval_gaps", "themes", "theme_assignments", "eval_case_status"],
+    deps=WAREHOUSE_TABLES,
     kinds={"json", "yaml"},
     description="One regression eval case per incident (data/exports/eval_cases.inspect.jsonl, an Inspect AI "
     "dataset; eval_cases.promptfoo.yaml, a promptfoo config; eval_cases.jsonl: incident, themes, redacted failing "
@@ -180,11 +231,19 @@ def eval_cases_export(warehouse: Warehouse, report_outputs: ReportOutputs) -> dg
     for name in EXPORT_FILES:
         (staging / name).unlink(missing_ok=True)
     with warehouse.connect() as con:
+        unchanged, fingerprint = _export_unchanged(con, report_outputs, "eval_cases_export")
+        if unchanged:
+            return dg.MaterializeResult(metadata={"inputs_unchanged": True})
         export = write_eval_exports(con, staging)
-    _write_manifest(report_outputs, "eval_cases_export", {"files": [str(p) for p in export.files.values()]})
+    _write_manifest(report_outputs, "eval_cases_export", {
+        "files": [str(p) for p in export.files.values()], "published": sorted(export.files),
+        "inputs_step": "eval_cases_export", "inputs_fingerprint": fingerprint})
     first = export.eval_cases.read_text(encoding="utf-8").splitlines()[:3]
+    dropped = drop_published(staging, Path(report_outputs.exports_dir), list(EXPORT_FILES))
     return dg.MaterializeResult(metadata={
         "dagster/row_count": export.cases,
+        "inputs_unchanged": False,
+        "same_as_published_not_staged": dropped,
         "incidents_without_eval_case": export.without_case,
         "held_back": dg.MetadataValue.json(export.held_back),
         "staged_file": dg.MetadataValue.path(str(export.eval_cases)),
@@ -204,16 +263,25 @@ def published_reports(context: dg.AssetExecutionContext, warehouse: Warehouse,
                       report_outputs: ReportOutputs) -> dg.MaterializeResult:
     reports_dir, exports_dir = Path(report_outputs.reports_dir), Path(report_outputs.exports_dir)
     # The blocking checks scanned each output; scan again here so that materializing this
-    # asset on its own can never publish a staged file that failed its check.
-    leaks = scan_files([p for p in Path(report_outputs.staging_dir).rglob("*") if p.is_file()])
+    # asset on its own can never publish a staged file that failed its check. (The manifests
+    # next to the staged folders are never published: their fingerprints are not scanned.)
+    staged = [report_outputs.staged_reports, report_outputs.staged_exports]
+    leaks = scan_files([p for folder in staged if folder.exists() for p in folder.rglob("*") if p.is_file()])
     if leaks:
         raise dg.Failure("staged outputs contain unredacted sensitive data; nothing was published",
                          metadata={"files": dg.MetadataValue.json({f: describe(m) for f, m in leaks.items()})})
     changed = publish_tree(report_outputs.staged_reports / "weekly", reports_dir)
     changed += publish_tree(report_outputs.staged_reports / "quarterly", reports_dir)
     changed += publish_tree(report_outputs.staged_exports, exports_dir)
-    headlines = {"weekly": read_manifest(report_outputs, "weekly_report").get("headline"),
-                 "quarterly": read_manifest(report_outputs, "quarterly_retrospective").get("headline")}
+    manifests = {name: read_manifest(report_outputs, name) for name in STAGED_OUTPUTS}
+    with warehouse.connect() as con:  # published now: next run renders these only if their inputs change
+        for manifest in manifests.values():
+            if manifest.get("kind"):
+                record_reports(con, manifest["kind"], manifest.get("fingerprints", {}))
+            if manifest.get("inputs_step"):
+                record_step(con, manifest["inputs_step"], manifest["inputs_fingerprint"])
+    headlines = {"weekly": manifests["weekly_report"].get("headline"),
+                 "quarterly": manifests["quarterly_retrospective"].get("headline")}
     metadata = {"files_changed": len(changed), "reports_dir": dg.MetadataValue.path(str(reports_dir)),
                 "exports_dir": dg.MetadataValue.path(str(exports_dir))}
     for kind, period in headlines.items():

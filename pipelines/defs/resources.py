@@ -58,6 +58,12 @@ class EmbeddingModel(dg.ConfigurableResource):
     def load(self):
         return _cached_embedder(self.model_path or None, self.fast)
 
+    def identity(self) -> tuple[str, bool]:
+        """Which model `load` would give, without loading it (for step fingerprints)."""
+        from pipelines.themes.embed import default_model_path
+
+        return str(self.model_path or default_model_path()), self.fast
+
 
 @functools.lru_cache(maxsize=2)
 def _cached_embedder(model_path, fast):

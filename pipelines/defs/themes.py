@@ -1,14 +1,25 @@
 """Theme assets: embeddings, clustered and named themes with stable ids, similar incidents,
-and the trend views the reports and the dashboard read."""
+and the trend views the reports and the dashboard read.
+
+The theme build and similar incidents skip their work when what they read is unchanged since
+their last run (a fingerprint in `step_fingerprints`): a run that changed nothing costs a
+hash of their input rows, not a model load and a pass over every item."""
 
 import dagster as dg
 
 from pipelines.defs.resources import EmbeddingModel, Warehouse
 from pipelines.settings import load_settings
-from pipelines.themes.build import build_themes, create_theme_views, ensure_theme_schema, min_incidents_setting
+from pipelines.themes.build import (
+    build_themes,
+    create_theme_views,
+    ensure_theme_schema,
+    min_incidents_setting,
+    theme_build_fingerprint,
+)
 from pipelines.themes.curation import load_curation
-from pipelines.themes.similar import build_similar_incidents
+from pipelines.themes.similar import build_similar_incidents, similar_incidents_fingerprint
 from pipelines.warehouse.db import scalar
+from pipelines.warehouse.fingerprints import record_step, stored_step
 
 THEME_TABLES = {
     "theme_items": "Every root cause and eval gap as clustered: the exact text embedded and its hash.",
@@ -34,11 +45,23 @@ THEME_TABLES = {
     "systemic action item to the cause and gap it addresses.",
 )
 def build_theme_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, embedding_model: EmbeddingModel):
-    embedder = embedding_model.load()
-    curation = load_curation(load_settings().curation_file)
+    settings = load_settings()
+    min_incidents = min_incidents_setting(settings.store_config)
+    summaries = {}
     with warehouse.connect() as con:
-        summaries = build_themes(con, embedder, curation, run_id=context.run_id,
-                                 min_incidents=min_incidents_setting(load_settings().store_config))
+        def fingerprint() -> str:
+            return theme_build_fingerprint(con, curation_file=settings.curation_file, min_incidents=min_incidents,
+                                           model=embedding_model.identity())
+
+        unchanged = fingerprint() == stored_step(con, "build_theme_tables")
+        if unchanged:
+            context.log.info("theme inputs unchanged since the last build: nothing re-embedded, re-clustered or "
+                             "re-assigned")
+        else:
+            embedder = embedding_model.load()
+            summaries = build_themes(con, embedder, load_curation(settings.curation_file), run_id=context.run_id,
+                                     min_incidents=min_incidents)
+            record_step(con, "build_theme_tables", fingerprint())
         counts = {name: scalar(con, f"SELECT count(*) FROM {name}") for name in THEME_TABLES}
     for s in summaries.values():
         context.log.info(f"{s.theme_set}: {s.mode}, {s.themes} themes, {s.unclustered_share:.1%} unclustered, "
@@ -53,11 +76,11 @@ def build_theme_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, 
                            ("stale_curation_rules", len(s.curation_stale)))
     }
     for name in THEME_TABLES:
-        metadata = {"dagster/row_count": counts[name]}
+        metadata = {"dagster/row_count": counts[name], "inputs_unchanged": unchanged}
         if name == "themes":
             metadata |= per_set
         if name == "embeddings":
-            metadata |= {"model_id": embedder.model_id,
+            metadata |= {"model_id": embedding_model.identity()[0] if unchanged else embedder.model_id,
                          "newly_embedded": sum(s.newly_embedded for s in summaries.values())}
         yield dg.MaterializeResult(asset_key=name, metadata=metadata)
 
@@ -65,11 +88,15 @@ def build_theme_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, 
 @dg.asset(group_name="themes", deps=["embeddings", "theme_items"], kinds={"duckdb"},
           description="The five most similar past incidents for every incident (cosine of mean root-cause vectors).")
 def similar_incidents(warehouse: Warehouse, embedding_model: EmbeddingModel) -> dg.MaterializeResult:
-    model_id = embedding_model.load().model_id
     with warehouse.connect() as con:
         ensure_theme_schema(con)
-        rows = build_similar_incidents(con, model_id)
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+        model = embedding_model.identity()
+        unchanged = similar_incidents_fingerprint(con, model) == stored_step(con, "similar_incidents")
+        if not unchanged:
+            build_similar_incidents(con, embedding_model.load().model_id)
+            record_step(con, "similar_incidents", similar_incidents_fingerprint(con, model))
+        rows = scalar(con, "SELECT count(*) FROM similar_incidents")
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "inputs_unchanged": unchanged})
 
 
 @dg.asset(group_name="themes", deps=["themes", "theme_assignments", "action_item_links", "action_items"],

@@ -124,6 +124,25 @@ def publish_tree(staging: Path, target: Path) -> list[Path]:
     return changed
 
 
+def drop_published(staging: Path, target: Path, names: list[str] | None = None) -> int:
+    """Remove from `staging` each file (of `names`, else all) whose published copy under
+    `target` holds the same bytes: that copy passed its check when it was published, so the
+    checks and publishing see only what changed. Returns how many were dropped."""
+    staging, target = Path(staging), Path(target)
+    if not staging.exists():
+        return 0
+    files = ([staging / n for n in names if (staging / n).is_file()] if names is not None
+             else [p for p in staging.rglob("*") if p.is_file()])
+    dropped = 0
+    for source in files:
+        published = target / source.relative_to(staging)
+        if published.is_file() and published.stat().st_size == source.stat().st_size \
+                and published.read_bytes() == source.read_bytes():
+            source.unlink()
+            dropped += 1
+    return dropped
+
+
 def clear(folder: Path) -> None:
     """Empty a staging folder, so files of a previous run never slip into this one."""
     if Path(folder).exists():

@@ -48,6 +48,13 @@ class QuarterData:
     response_times: list[dict]
     health: list[dict]
     health_offenders: dict[str, list[str]]
+    has_themes: bool = False
+    undated: str | None = None  # what to say about incidents in no quarter
+    eval_section: Section | None = None
+
+    @property
+    def period(self) -> Quarter:
+        return self.quarter
 
 
 def theme_history(con: duckdb.DuckDBPyConnection, q: Quarter, theme_set: str = "root_cause") -> list[dict]:
@@ -139,7 +146,8 @@ def quarter_incidents(con: duckdb.DuckDBPyConnection, q: Quarter) -> list[dict]:
         FROM postmortems WHERE quarter = ? ORDER BY incident_date, incident_id""", [q.label])
 
 
-def load_quarter(con: duckdb.DuckDBPyConnection, q: Quarter) -> QuarterData:
+def load_quarter(con: duckdb.DuckDBPyConnection, q: Quarter, *, tz: str = "UTC") -> QuarterData:
+    """Everything the quarter's report reads: its fingerprint covers exactly its inputs."""
     has_themes = themes_available(con)
     health, offenders = postmortem_health(con, q)
     return QuarterData(
@@ -152,6 +160,9 @@ def load_quarter(con: duckdb.DuckDBPyConnection, q: Quarter) -> QuarterData:
         response_times=response_times(con, q),
         health=health,
         health_offenders=offenders,
+        has_themes=has_themes,
+        undated=undated_note(con),
+        eval_section=quarterly_eval_section(con, q.label, period_bounds(q, tz)[1]),
     )
 
 
@@ -215,11 +226,18 @@ def candidate_investments(d: QuarterData) -> list[str]:
 # The report
 
 
+def quarterly_inputs(con: duckdb.DuckDBPyConnection, quarters: list[Quarter], *, tz: str = "UTC") -> list[QuarterData]:
+    return [load_quarter(con, q, tz=tz) for q in quarters]
+
+
 def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, tz: str = "UTC") -> Report:
-    d = load_quarter(con, quarter)
-    q = quarter
-    has_themes = bool(d.burn) or themes_available(con)
-    no_date = undated_note(con)  # said once, at a glance; sections point there
+    return render_quarterly(load_quarter(con, quarter, tz=tz))
+
+
+def render_quarterly(d: QuarterData) -> Report:
+    q = d.quarter
+    has_themes = bool(d.burn) or d.has_themes
+    no_date = d.undated  # said once, at a glance; sections point there
     aside = " Incidents without a date are in no quarter (see At a glance)." if no_date else ""
     # With themes built, an empty ranking means no themed incident in this quarter; say why.
     no_burn = "No themed incident started in this quarter." + aside if has_themes else THEMES_MISSING
@@ -305,7 +323,7 @@ def build_quarterly_report(con: duckdb.DuckDBPyConnection, quarter: Quarter, *, 
     health_blocks.append(Bullets(details, empty="Every post-mortem this quarter met the bar."))
     sections.append(Section("Post-mortem health", health_blocks))
 
-    sections.append(quarterly_eval_section(con, q.label, period_bounds(q, tz)[1]))
+    sections.append(d.eval_section)
 
     ideas = candidate_investments(d)
     sections.append(Section("Candidate systemic investments", [Bullets(

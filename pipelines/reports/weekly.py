@@ -153,30 +153,24 @@ def new_incidents(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -
 def themes_joined(con: duckdb.DuckDBPyConnection, first: date, last: date) -> dict[str, list[dict]]:
     """For each incident that started between `first` and `last`, the root-cause themes it
     joined and how often each had occurred by then: this quarter, and overall (counting the
-    incident itself). Depends only on the incident, so one query serves every week."""
+    incident itself), with the three most recent earlier incidents of the theme. Depends only
+    on the incident, so one query serves every week; window functions over each theme's
+    incidents in date order, so the cost grows with the incidents, not with their square."""
     rows = records(con, """
-        WITH new AS (
-            SELECT incident_id, incident_date, quarter FROM postmortems WHERE incident_date BETWEEN ? AND ?
-        ), joined AS (
-            SELECT DISTINCT n.incident_id, n.incident_date, n.quarter, ti.theme_set, ti.theme_id
-            FROM new n JOIN theme_incidents ti ON ti.incident_id = n.incident_id AND ti.theme_set = 'root_cause'
-        ), earlier AS (
-            SELECT j.incident_id, j.theme_id, o.incident_id AS other_id, o.quarter AS other_quarter,
-                   o.incident_date AS other_date
-            FROM joined j JOIN theme_incidents o
-              ON o.theme_set = j.theme_set AND o.theme_id = j.theme_id
-             AND (o.incident_date < j.incident_date
-                  OR (o.incident_date = j.incident_date AND o.incident_id <= j.incident_id))
+        WITH ranked AS (
+            SELECT incident_id, theme_id, incident_date,
+                   row_number() OVER (PARTITION BY theme_id ORDER BY incident_date, incident_id) AS nth_overall,
+                   row_number() OVER (PARTITION BY theme_id, quarter ORDER BY incident_date, incident_id)
+                       AS nth_this_quarter,
+                   list(incident_id ORDER BY incident_date, incident_id) OVER (PARTITION BY theme_id ORDER BY incident_date, incident_id
+                                           ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING) AS earlier_ids
+            FROM theme_incidents WHERE theme_set = 'root_cause' AND incident_date IS NOT NULL
         )
-        SELECT j.incident_id, j.theme_id, t.name AS theme_name, t.stability AS theme_stability,
-               count(*) FILTER (WHERE e.other_quarter = j.quarter) AS nth_this_quarter,
-               count(*) AS nth_overall,
-               list(e.other_id ORDER BY e.other_date, e.other_id) FILTER (WHERE e.other_id <> j.incident_id)
-                   AS earlier_ids
-        FROM joined j
-        JOIN earlier e USING (incident_id, theme_id)
-        JOIN themes t ON t.theme_set = j.theme_set AND t.theme_id = j.theme_id
-        GROUP BY ALL ORDER BY j.incident_id, nth_overall DESC, j.theme_id""", [first, last])
+        SELECT r.incident_id, r.theme_id, t.name AS theme_name, t.stability AS theme_stability,
+               r.nth_this_quarter, r.nth_overall, r.earlier_ids
+        FROM ranked r JOIN themes t ON t.theme_set = 'root_cause' AND t.theme_id = r.theme_id
+        WHERE r.incident_date BETWEEN ? AND ?
+        ORDER BY r.incident_id, r.nth_overall DESC, r.theme_id""", [first, last])
     by_incident: dict[str, list[dict]] = {}
     for row in rows:
         by_incident.setdefault(row["incident_id"], []).append(row)
@@ -219,7 +213,7 @@ def theme_sentence(joined: dict) -> str:
     this_quarter = joined["nth_this_quarter"]
     quarter_part = (f"the {ordinal(this_quarter)} incident of this theme this quarter"
                     if this_quarter > 1 else "its first this quarter")
-    earlier = ", ".join(joined["earlier_ids"][-3:] or [])  # the three most recent, oldest first
+    earlier = ", ".join(joined["earlier_ids"] or [])  # the three most recent, oldest first
     return f"joined {name}: {quarter_part}, {ordinal(joined['nth_overall'])} overall (earlier: {earlier})"
 
 
@@ -237,26 +231,36 @@ def rising_themes(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -
     return rising
 
 
-def action_items_due(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> dict[str, list[dict]]:
-    """Systemic items not done whose deadline falls by the end of next week."""
-    grouped = _by_week(records(con, f"""
+def action_items_due(con: duckdb.DuckDBPyConnection,
+                     windows: list[WeeklyWindow]) -> dict[str, tuple[list[dict], list[dict], int]]:
+    """Per week: systemic items not done due this week or next; the OLDEST_OVERDUE_SHOWN items
+    overdue from earlier weeks (oldest deadline first); and how many are overdue in all. Only
+    what the report shows is fetched: a long history has thousands overdue in every week."""
+    rows = records(con, f"""
         WITH {_WEEKS}
         SELECT w.week, w.start_d, w.end_d, a.incident_id, a.text, a.owner, a.deadline,
-               coalesce(a.status, 'open') AS status
+               coalesce(a.status, 'open') AS status, a.deadline < w.start_d AS overdue,
+               count(*) OVER (PARTITION BY w.week, a.deadline < w.start_d) AS in_group
         FROM weeks w
         JOIN action_items a ON a.kind = 'systemic' AND coalesce(a.status, 'open') <> 'done'
          AND a.deadline IS NOT NULL AND a.deadline <= w.end_d + INTERVAL 7 DAY
         JOIN postmortems p ON p.incident_id = a.incident_id AND p.incident_date <= w.end_d
-        ORDER BY w.week, a.deadline, a.incident_id, a.action_id""", _weeks_params(windows)))
-    for rows in grouped.values():
-        for row in rows:
-            start, end = row.pop("start_d"), row.pop("end_d")
-            if row["deadline"] < start:
-                row["when"] = f"overdue {(end - row['deadline']).days} d"
-            elif row["deadline"] <= end:
-                row["when"] = "due this week"
-            else:
-                row["when"] = "due next week"
+        QUALIFY NOT overdue OR row_number() OVER (
+            PARTITION BY w.week, a.deadline < w.start_d ORDER BY a.deadline, a.incident_id, a.action_id) <= ?
+        ORDER BY w.week, a.deadline, a.incident_id, a.action_id""", [*_weeks_params(windows), OLDEST_OVERDUE_SHOWN])
+    grouped: dict[str, tuple[list[dict], list[dict], int]] = {}
+    for row in rows:
+        recent, overdue, count = grouped.get(row["week"], ([], [], 0))
+        week, start, end, is_overdue, in_group = (row.pop(k) for k in ("week", "start_d", "end_d", "overdue",
+                                                                       "in_group"))
+        if is_overdue:
+            row["when"] = f"overdue {(end - row['deadline']).days} d"
+            overdue.append(row)
+            count = in_group
+        else:
+            row["when"] = "due this week" if row["deadline"] <= end else "due next week"
+            recent.append(row)
+        grouped[week] = (recent, overdue, count)
     return grouped
 
 
@@ -300,12 +304,44 @@ class WeeklyData:
     unclustered: dict[str, int]
     similar: dict[str, list[str]]
     rising: dict[str, list[dict]]
-    actions: dict[str, list[dict]]
+    actions: dict[str, tuple[list[dict], list[dict], int]]
     eval_cases: dict[str, tuple[list[dict], list[dict]]]
     per_week: dict[str, int]
     has_themes: bool
     eval_suite: dict[str, Section] = field(default_factory=dict)
     undated: str | None = None  # what to say about incidents in no week
+
+    def for_week(self, w: WeeklyWindow) -> WeeklyData:
+        """Only what the report of week `w` reads, so a fingerprint of it covers exactly its
+        inputs (figures "as of" the week that come from earlier weeks included)."""
+        label = w.week.label
+        ids = [i["incident_id"] for i in self.new.get(label, [])]
+
+        def week_only(values: dict) -> dict:
+            return {label: values[label]} if label in values else {}
+
+        def incidents_only(values: dict) -> dict:
+            return {i: values[i] for i in ids if i in values}
+
+        return WeeklyData(
+            resolved=week_only(self.resolved), due=week_only(self.due), late=week_only(self.late),
+            new=week_only(self.new), joined=incidents_only(self.joined), unclustered=incidents_only(self.unclustered),
+            similar=incidents_only(self.similar), rising=week_only(self.rising), actions=week_only(self.actions),
+            eval_cases=week_only(self.eval_cases),
+            per_week={wk.label: n for wk, n in weekly_counts(self.per_week, w.week) if n},
+            has_themes=self.has_themes, eval_suite=week_only(self.eval_suite), undated=self.undated)
+
+
+@dataclass
+class WeekInputs:
+    """One week's report inputs: its window and its slice of the data."""
+
+    window: WeeklyWindow
+    data: WeeklyData
+
+    @property
+    def period(self) -> Week:
+        return self.window.week
 
 
 def load_weeks(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> WeeklyData:
@@ -334,15 +370,24 @@ def load_weeks(con: duckdb.DuckDBPyConnection, windows: list[WeeklyWindow]) -> W
 # The report
 
 
-def build_weekly_reports(con: duckdb.DuckDBPyConnection, weeks: list[Week], *, tz: str = "UTC") -> list[Report]:
-    """The reports for several weeks, from one round of queries. No wall-clock time goes in,
-    so the same warehouse gives the same bytes: a re-run rewrites nothing and a diff shows
-    what really changed."""
+def weekly_inputs(con: duckdb.DuckDBPyConnection, weeks: list[Week], *, tz: str = "UTC") -> list[WeekInputs]:
+    """Each week's report inputs, from one round of queries for all of them."""
     if not weeks:
         return []
     windows = [WeeklyWindow(week, tz) for week in weeks]
     data = load_weeks(con, windows)
-    return [_weekly_report(w, data) for w in windows]
+    return [WeekInputs(w, data.for_week(w)) for w in windows]
+
+
+def render_weekly(inputs: WeekInputs) -> Report:
+    return _weekly_report(inputs.window, inputs.data)
+
+
+def build_weekly_reports(con: duckdb.DuckDBPyConnection, weeks: list[Week], *, tz: str = "UTC") -> list[Report]:
+    """The reports for several weeks, from one round of queries. No wall-clock time goes in,
+    so the same warehouse gives the same bytes: a re-run rewrites nothing and a diff shows
+    what really changed."""
+    return [render_weekly(inputs) for inputs in weekly_inputs(con, weeks, tz=tz)]
 
 
 def build_weekly_report(con: duckdb.DuckDBPyConnection, week: Week, *, tz: str = "UTC") -> Report:
@@ -402,21 +447,19 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
                                   [n for _, n in counts], highlight={len(counts) - 1}))
     sections.append(Section("Themes rising against the trailing baseline", rising_blocks))
 
-    actions = data.actions.get(label, [])
-    recent_actions = [a for a in actions if not a["when"].startswith("overdue")]
-    old_overdue = sorted((a for a in actions if a["when"].startswith("overdue")), key=lambda a: a["deadline"])
+    recent_actions, old_overdue, overdue_count = data.actions.get(label, ([], [], 0))
     action_rows = [[a["when"], _day(a["deadline"]), a["incident_id"], short(a["text"], 90), a["owner"], a["status"]]
                    for a in recent_actions]
     action_blocks: list = [Table(["When", "Deadline", "Incident", "Action", "Owner", "Status"], action_rows,
                                  empty="No systemic action item is due this week or next.")]
     if old_overdue:
         action_blocks.append(Paragraph(
-            f"Still overdue from earlier weeks: **{len(old_overdue)}** systemic items. The oldest "
-            f"{min(len(old_overdue), OLDEST_OVERDUE_SHOWN)}:"))
+            f"Still overdue from earlier weeks: **{overdue_count}** systemic items. The oldest "
+            f"{len(old_overdue)}:"))
         action_blocks.append(Table(["Overdue", "Deadline", "Incident", "Action", "Owner", "Status"],
                                    [[a["when"].removeprefix("overdue "), _day(a["deadline"]), a["incident_id"],
                                      short(a["text"], 90), a["owner"], a["status"]]
-                                    for a in old_overdue[:OLDEST_OVERDUE_SHOWN]]))
+                                    for a in old_overdue]))
     sections.append(Section("Action items due or overdue", action_blocks))
 
     added, missing = data.eval_cases.get(label, ([], []))
@@ -445,7 +488,7 @@ def _weekly_report(w: WeeklyWindow, data: WeeklyData) -> Report:
         highlights.append("Rising: " + ", ".join(f"{r['name']} ({r['recent']} in {RISING_RECENT_WEEKS} weeks)"
                                                  for r in rising[:3]) + ".")
     highlights.append(f"{plural(len(recent_actions), 'action item')} due this week or next; "
-                      f"{len(old_overdue)} overdue from earlier.")
+                      f"{overdue_count} overdue from earlier.")
     highlights.append(f"{plural(len(added), 'eval case')} added"
                       + (f"; {plural(len(missing), 'post-mortem')} without one." if missing else "."))
     if data.undated:

@@ -41,6 +41,7 @@ from pipelines.themes.stability import bootstrap_labelings, theme_stability
 from pipelines.themes.track import Cluster, PreviousTheme, assign_ids
 from pipelines.themes.vectors import nearest_centroid, unit_rows
 from pipelines.warehouse.db import execute_sql_file, insert_frame, query_frame
+from pipelines.warehouse.fingerprints import code_fingerprint, digest, file_fingerprint, relation_fingerprint
 
 REFIT_SHARE = 0.05
 # Below this cosine to the nearest theme, a new item in assign mode stays unclustered: the
@@ -331,6 +332,31 @@ def _write_action_links(con, theme_set: str, items: pl.DataFrame, vectors: np.nd
     con.execute("DELETE FROM action_item_links WHERE theme_set = ?", [theme_set])
     insert_frame(con, "action_item_links", links)
     return embedded
+
+
+# What build_themes reads: the items' source rows, the systemic action items it links, and the
+# previous run's state (themes keep their ids by matching against it). Vectors are keyed by
+# text hash and model and never change for a key, so the items' texts stand for them.
+THEME_BUILD_READS = {
+    "root_causes": "SELECT cause_id, incident_id, seq, title, description, category FROM root_causes",
+    "eval_gaps": "SELECT gap_id, incident_id, seq, text FROM eval_gaps",
+    "postmortems": "SELECT incident_id, incident_date FROM postmortems",
+    "action_items": "SELECT action_id, incident_id, kind, text FROM action_items",
+    "theme_items": "theme_items",
+    "theme_assignments": "theme_assignments",
+    "themes": "themes",
+    "action_item_links": "action_item_links",
+}
+
+
+def theme_build_fingerprint(con: duckdb.DuckDBPyConnection, *, curation_file, min_incidents: int,
+                            model: object) -> str:
+    """Everything `build_themes` reads, the curation file, its settings and the code: equal to
+    the fingerprint taken after the last build means a build now would write the same tables
+    (no item is new or changed, so nothing is re-clustered or re-assigned)."""
+    ensure_theme_schema(con)
+    return digest(relation_fingerprint(con, THEME_BUILD_READS), file_fingerprint(curation_file), min_incidents,
+                  model, code_fingerprint())
 
 
 def build_themes(con: duckdb.DuckDBPyConnection, embedder: Embedder, curation: dict, *, run_id: str,

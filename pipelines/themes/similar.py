@@ -17,6 +17,7 @@ from pipelines.themes.cluster import ThemeClusterer
 from pipelines.themes.embed import Embedder
 from pipelines.themes.vectors import nearest_centroid, unit_rows
 from pipelines.warehouse.db import insert_frame, query_frame
+from pipelines.warehouse.fingerprints import code_fingerprint, digest, relation_fingerprint
 
 TOP_K = 5
 _BLOCK = 2048
@@ -63,6 +64,16 @@ def top_k_similar(ids: list[str], matrix: np.ndarray, k: int = TOP_K) -> pl.Data
                 rows.append((ids[start + offset], rank, ids[c], round(float(block[offset, c]), 6)))
     return pl.DataFrame(rows, schema={"incident_id": pl.String, "rank": pl.Int32, "similar_incident_id": pl.String,
                                       "similarity": pl.Float64}, orient="row")
+
+
+def similar_incidents_fingerprint(con: duckdb.DuckDBPyConnection, model: object) -> str:
+    """What build_similar_incidents reads (the root-cause items and which texts have vectors:
+    a vector never changes for its text hash and model) and what it wrote."""
+    return digest(relation_fingerprint(con, {
+        "theme_items": "SELECT item_id, incident_id, text_hash FROM theme_items WHERE theme_set = 'root_cause'",
+        "embeddings": "SELECT model_id, text_hash FROM embeddings",
+        "similar_incidents": "similar_incidents",
+    }), model, code_fingerprint())
 
 
 def build_similar_incidents(con: duckdb.DuckDBPyConnection, model_id: str, k: int = TOP_K) -> int:

@@ -108,14 +108,18 @@ def test_planted_sensitive_post_mortem_never_reaches_the_external_export(planted
 def test_a_leaking_report_fails_its_check_and_nothing_is_published(planted, tmp_path, monkeypatch):
     warehouse, outputs = planted
 
-    def leaky_writer(con, weeks, out_dir, tz="UTC"):
+    from pipelines.reports.incremental import write_plan
+
+    def leaky_writer(plan, out_dir):
+        if plan.kind != "weekly":
+            return write_plan(plan, out_dir)
         # Simulates a renderer bug: the staged file bypasses masking.
         (out_dir / "weekly-2026-W10.md").write_text("escalate to dana.kim@example.com\n")
         from pipelines.reports.outputs import ReportFiles
 
         return [ReportFiles("2026-W10", out_dir / "weekly-2026-W10.md", out_dir / "weekly-2026-W10.md", True)]
 
-    monkeypatch.setattr("pipelines.defs.reports.write_weekly_reports", leaky_writer)
+    monkeypatch.setattr("pipelines.defs.reports.write_plan", leaky_writer)
     result = dg.materialize([ingest_postmortems, *OUTPUT_ASSETS, *OUTPUT_CHECKS],
                             resources={"warehouse": warehouse, "report_outputs": outputs}, raise_on_error=False)
     assert not result.success
