@@ -154,10 +154,11 @@ def find_datetimes(text: str, *, default_year: int | None = None, zone=None, lim
 
 
 def leading_timestamp(text: str, last: datetime | None, *, default_year: int | None = None,
-                      zone=None) -> tuple[datetime | None, str, bool]:
+                      zone=None, rollover: timedelta = timedelta(hours=23)) -> tuple[datetime | None, str, bool]:
     """The timestamp a timeline entry starts with, the rest of the entry, and whether the
     entry gave a clock time. A time alone takes its date from the previous entry (`last`, in
-    the entry's zone); a date alone on the previous entry's day keeps its time."""
+    the entry's zone), or the next day's when it is earlier and that lands it less than
+    `rollover` after `last`; a date alone on the previous entry's day keeps its time."""
     zone = zone or timezone.utc
     m = DATE_TIME.match(text)
     if m:
@@ -182,7 +183,7 @@ def leading_timestamp(text: str, last: datetime | None, *, default_year: int | N
         parsed = _parse(day.isoformat(), m.group("time"), entry_zone, datetime(day.year, 1, 1))
         if parsed is not None:
             at = parsed[0]
-            if at < last - timedelta(hours=1) and at + timedelta(days=1) - last < timedelta(hours=23):
+            if at < last - timedelta(hours=1) and at + timedelta(days=1) - last < rollover:
                 at += timedelta(days=1)  # past midnight: the clock went round
             return at, text[m.end():], True
     return None, text, False

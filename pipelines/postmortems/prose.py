@@ -23,14 +23,15 @@ from pipelines.postmortems.model import ActionItem, EvalGap, RootCause, Section,
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]?\s+(?=[A-Z\"“(\[0-9])")
 _MAX_SENTENCE = 600
 
+# Security incidents tell their cause as an attack.
+_ATTACK_WORDS = r"malicious|compromis(?:e|ed|ing)|attackers?|unauthori[sz]ed|exploit(?:ed|ing)"
 _CAUSAL = re.compile(  # (?<!-): "user-triggered" is not a trigger
     r"(?<!-)\b(?:root[- ]cause[sd]?|the cause|caused|causing|triggered|trigger(?:ing)?|due to|because|result(?:ed|ing)? "
     r"(?:from|in)|stemm(?:ed|ing) from|led to|leading to|owing to|as a result of|the result of|responsible for|"
     r"contribut(?:ed|ing|or)|the reason|bug|defect|flaw|regression|misconfigur\w*|mistakenly|inadvertently|"
     r"unintentionally|unintended|incorrect(?:ly)?|wrong(?:ly)?|faulty|broken|broke|failed to|did not (?:filter|check|"
     r"validate|handle|account)|was not (?:configured|deployed|designed|handled)|assum(?:ed|ption)s?|"
-    # security incidents tell their cause as an attack
-    r"malicious|compromis(?:e|ed|ing)|attackers?|unauthori[sz]ed|exploit(?:ed|ing)|"
+    rf"{_ATTACK_WORDS}|"
     r"(?:not|did not|didn't) work(?:ing)? as (?:intended|expected)|"
     r", (?:making|leaving|forcing) (?:it|them|these|those|the|our|all)\b|, (?:further|thereby) \w+ing\b|"
     # "The issue on Friday involved an update with an undetected error"
@@ -178,25 +179,32 @@ def failure_in(text: str) -> bool:
     return bool(_FAILURE.search(text))
 
 
+def _cues(sentence: str) -> list[str]:
+    return [m.group(0) for m in _CAUSAL.finditer(sentence)]
+
+
+def _all_weak(cues: list[str]) -> bool:
+    """Every cue (none counts as all) is a connective that explains anything."""
+    return all(_WEAK_CAUSAL.match(cue) for cue in cues)
+
+
 def _only_weak_cues(sentence: str) -> bool:
-    """Every causal cue of the sentence (none counts as all) is a connective that explains anything."""
-    return all(_WEAK_CAUSAL.match(m.group(0)) for m in _CAUSAL.finditer(sentence))
+    return _all_weak(_cues(sentence))
 
 
 # Attack words tell a security incident's cause only in its story, in the past tense; in the
 # present they describe what a product detects or what a package does.
-_ATTACK_CUE = re.compile(r"^(?:malicious|compromis(?:e|ed|ing)|attackers?|unauthori[sz]ed|exploit(?:ed|ing)?)$", re.I)
+_ATTACK_CUE = re.compile(rf"^(?:{_ATTACK_WORDS})$", re.I)
 _PAST_TENSE = re.compile(r"\b(?:was|were|had|did)\b|(?<!\bis )(?<!\bare )(?<!\bbe )\b\w{3,}ed\b", re.I)
 
 
 def _claims_cause(sentence: str) -> bool:
-    cues = [m.group(0) for m in _CAUSAL.finditer(sentence)]
+    cues = _cues(sentence)
     if not cues:
         return False
     if all(_ATTACK_CUE.match(cue) for cue in cues) and not _PAST_TENSE.search(sentence):
         return False
-    return not _only_weak_cues(sentence) or bool(_FAILURE.search(sentence)) \
-        or bool(_EXPLAINS_INCIDENT.search(sentence))
+    return not _all_weak(cues) or bool(_FAILURE.search(sentence)) or bool(_EXPLAINS_INCIDENT.search(sentence))
 
 
 def is_causal(sentence: str) -> bool:
@@ -524,7 +532,9 @@ def actions_after_lead_ins(doc: Document, taken: set[int], start_seq: int = 1) -
     return items
 
 
-# How far past the previous event a time alone may land when taken as the next day.
+# Prose goes back and forth in time ("errors until 14:30 ... the volume prior to 11:20"): an
+# earlier clock time is the next day only when the story just crossed midnight, landing at
+# most this far past the previous event.
 _NARRATIVE_ROLLOVER = timedelta(hours=8)
 
 
@@ -544,13 +554,8 @@ def narrative_events(doc: Document, sections: dict[str, Section], *, zone=None,
         elif last is not None:
             clock = datefind.CLOCK_TIME.search(sentence)
             if clock and ":" in clock.group("time"):
-                at, _, _ = datefind.leading_timestamp(sentence[clock.start():], last, zone=zone)
-                if at is not None and at.astimezone(zone).date() > last.astimezone(zone).date() \
-                        and at - last > _NARRATIVE_ROLLOVER:
-                    # Prose goes back and forth in time ("errors until 14:30 ... the volume
-                    # prior to 11:20"): an earlier clock time is the same day unless the
-                    # story just crossed midnight.
-                    at -= timedelta(days=1)
+                at, _, _ = datefind.leading_timestamp(sentence[clock.start():], last, zone=zone,
+                                                      rollover=_NARRATIVE_ROLLOVER)
         if at is not None:
             last = at
             events.append(TimelineEvent(len(events) + 1, at, sentence, classify_event(sentence), line))

@@ -25,6 +25,7 @@ keeps its generated name. A rule about a theme with nothing recorded is stale to
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,7 @@ class _Recognised:
     (a fresh build numbers the themes anew; the rules follow their items, not the number)."""
 
     def __init__(self, theme_of: dict[str, str | None], recorded: dict):
+        self.theme_of = theme_of
         self.members: dict[str, set[str]] = {}
         for item, theme in theme_of.items():
             if theme:
@@ -109,16 +111,11 @@ class _Recognised:
         ok, why = theme_match(recorded, self.members.get(theme, set()))
         if ok or not recorded:
             return (theme if ok else None), why
-        holders = {}
-        for item in recorded:
-            for current, members in self.members.items():
-                if item in members:
-                    holders[current] = holders.get(current, 0) + 1
-        for current, _ in sorted(holders.items(), key=lambda pair: (-pair[1], pair[0])):
-            moved_ok, _ = theme_match(recorded, self.members[current])
-            if moved_ok:
+        holders = Counter(self.theme_of[item] for item in recorded if self.theme_of.get(item))
+        if holders:
+            current = min(holders, key=lambda t: (-holders[t], t))  # the theme holding most of them
+            if theme_match(recorded, self.members[current])[0]:
                 return current, f"its items are now theme {current}"
-            break
         return None, why
 
     def _resolve_all(self) -> dict[str, tuple[str | None, str]]:
