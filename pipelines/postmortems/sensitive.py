@@ -254,19 +254,32 @@ def _at_line_start(text: str, position: int) -> bool:
     return not text[newline + 1:position].strip(_LINE_MARKUP)
 
 
+def _hint(pattern: str):
+    """A hint compiled in RE2: a linear-time DFA that finds these alternations of literals and
+    digit runs about five times faster than `re` (which tries them at every position). RE2's
+    `\\d` is ASCII only while `re`'s is every Unicode decimal digit, so `\\d` is spelled
+    `\\p{Nd}` here: a hint must match inside every match of its rule, and the rules use `re`.
+    RE2's case folding (k with the Kelvin sign, s with the long s) covers `re`'s for these letters."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern.replace(r"\d", r"\p{Nd}"), options)
+
+
 # The rules are many passes over the whole text, and a pattern that starts with a lookbehind
 # is tried at every position of it: that made them most of the cost of ingest. So each rule
 # first looks for something every one of its matches contains (a literal such as "@", or the
 # rule itself without its lookarounds, which the engine finds quickly) and reads only the lines
 # where that is found. This is not a shortcut past the rule: a line without it cannot hold a
 # match, so every rule finds exactly what it found reading every line (the tests compare).
-_API_KEY_HINT = re.compile(r"sk-|A(?:KIA|SIA|BIA|CCA|3T)|gh[pousr]_|github_pat_|xox[abposr]-|xapp-|AIza|eyJ"
-                           r"|hooks\.slack\.com/services/|(?i:bearer)")
-_ASSIGNMENT_HINT = re.compile(r"(?i)pass|pwd|secret|key|token")
+_API_KEY_HINT = _hint(r"sk-|A(?:KIA|SIA|BIA|CCA|3T)|gh[pousr]_|github_pat_|xox[abposr]-|xapp-|AIza|eyJ"
+                      r"|hooks\.slack\.com/services/|(?i:bearer)")
+_ASSIGNMENT_HINT = _hint(r"(?i)pass|pwd|secret|key|token")
 _BASIC_AUTH_HINT = re.compile(r"(?i:basic)[ \t]")
-_PHONE_HINT = re.compile(r"\+\d|\(\d{3}\)|\d{3}[ \t.-]\d{3}[ \t.-]\d{4}|[2-9]\d{2}[2-9]\d{6}")
-_CARD_HINT = re.compile(r"\d(?:[ -]?\d){12}")
-_IPV4_HINT = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d")
+_PHONE_HINT = _hint(r"\+\d|\(\d{3}\)|\d{3}[ \t.-]\d{3}[ \t.-]\d{4}|[2-9]\d{2}[2-9]\d{6}")
+_CARD_HINT = _hint(r"\d(?:[ -]?\d){12}")
+_IPV4_HINT = _hint(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d")
 _IPV6_HINT = re.compile(r":[0-9A-Fa-f.]{0,4}:")
 # Only a bracketed "at"/"dot" or a bare "dot" makes a spelled-out address count (_respell).
 _CONCLUSIVE_SPELLING_HINT = re.compile(r"(?i)dot|[\[({<][ \t]{0,3}at")
@@ -340,12 +353,14 @@ def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, 
             yield "phone", m.start(), m.end()
     # Long digit runs inside a URL are ids and timestamps (a tweet, a dashboard's time range),
     # never a card typed into a post-mortem.
-    urls = [u.span() for u in _URL_SPAN.finditer(text)] if has_url else []
+    urls = None  # found once, and only for a text with a card-like number
     for m in _matches_near(_CARD, _CARD_HINT, text):
         digits = "".join(ch for ch in m.group(0) if ch.isdigit())
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1 \
-                and not any(start <= m.start() < end for start, end in urls):
-            yield "card_number", m.start(), m.end()
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits) and len(set(digits)) > 1:
+            if urls is None:
+                urls = [u.span() for u in _URL_SPAN.finditer(text)] if has_url else []
+            if not any(start <= m.start() < end for start, end in urls):
+                yield "card_number", m.start(), m.end()
     for m in _matches_near(_IPV4, _IPV4_HINT, text):
         if m.group(0) not in _HARMLESS_IPS:
             yield "ip_address", m.start(), m.end()

@@ -34,7 +34,7 @@ from pipelines.postmortems.model import ParsedFile, Problem
 from pipelines.postmortems.parse import content_hash, parse_bytes, parse_text
 from pipelines.settings import load_settings
 from pipelines.warehouse.db import create_views, insert_frame
-from pipelines.warehouse.rows import INCIDENT_TABLES, finding_rows, frame, postmortem_rows
+from pipelines.warehouse.rows import INCIDENT_TABLES, finding_rows, frame, incident_columns, incident_frames
 from pipelines.warehouse.store import StoredFile, discover
 
 DEFAULT_MAX_BYTES = 5_000_000
@@ -70,6 +70,15 @@ class _FileResult:
     stored: StoredFile
     parsed: ParsedFile
     findings: list
+    # The incident the file loads as (None: it does not load). A parse batch sends this and
+    # its rows' columns back to the ingesting process, not the parsed post-mortem.
+    incident_id: str | None = None
+
+
+@dataclass
+class _ParsedBatch:
+    results: list[_FileResult]
+    columns: dict[str, dict[str, list]]  # incident_columns of the files that loaded
 
 
 @functools.lru_cache(maxsize=8)
@@ -185,29 +194,42 @@ def _without_cyclic_gc(func):
 
 
 @_without_cyclic_gc
-def _parse_batch(batch: list[StoredFile], max_bytes: int) -> list[_FileResult]:
+def _parse_batch(batch: list[StoredFile], max_bytes: int, ingested_at: datetime) -> _ParsedBatch:
     results = [read_and_parse(s, max_bytes) for s in batch]
-    # Lint has read the sections and no warehouse row needs them: dropping them here nearly
-    # halves what a parse worker pickles back to the main process, and what it holds at once.
+    loaded = []
     for result in results:
-        if result.parsed.postmortem is not None:
-            result.parsed.postmortem.sections = {}
-    return results
+        pm = result.parsed.postmortem
+        if pm is not None:
+            result.incident_id = pm.incident_id
+            loaded.append(pm)
+            # Lint has read it and its rows are in the columns: what goes back is small.
+            result.parsed.postmortem = None
+    return _ParsedBatch(results, incident_columns(loaded, ingested_at))
 
 
-def _parse_all(files: list[StoredFile], max_bytes: int, workers: int | None) -> list[_FileResult]:
+def _parse_all(files: list[StoredFile], max_bytes: int, workers: int | None,
+               ingested_at: datetime) -> list[_ParsedBatch]:
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers <= 1 or len(files) < PARALLEL_THRESHOLD:
-        return _parse_batch(files, max_bytes)
+        return [_parse_batch(files, max_bytes, ingested_at)]
     # Small batches keep both workers busy to the end (one big last batch would leave a core
     # idle) and bound what each worker holds before pickling it back.
     chunk = max(50, min(200, len(files) // (workers * 4)))
     batches = [files[i:i + chunk] for i in range(0, len(files), chunk)]
-    results: list[_FileResult] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for part in pool.map(_parse_batch, batches, [max_bytes] * len(batches)):
-            results.extend(part)
-    return results
+        return list(pool.map(_parse_batch, batches, [max_bytes] * len(batches), [ingested_at] * len(batches)))
+
+
+def _rows_to_load(batches: list[_ParsedBatch], loading: set[str]) -> list[tuple[dict, set[str] | None]]:
+    """Each batch's columns with the files whose rows to insert from it: those that load, from
+    the last batch that parsed them (an unchanged keeper of a clashing id is parsed again)."""
+    last = {r.stored.rel_path: i for i, batch in enumerate(batches) for r in batch.results}
+    parts = []
+    for i, batch in enumerate(batches):
+        loaded_here = {r.stored.rel_path for r in batch.results if r.incident_id is not None}
+        keep = {p for p in loaded_here if p in loading and last[p] == i}
+        parts.append((batch.columns, None if keep == loaded_here else keep))
+    return parts
 
 
 @_without_cyclic_gc
@@ -231,7 +253,8 @@ def ingest_store(con: duckdb.DuckDBPyConnection, store: Path, *, workers: int | 
     # Paths with a store problem (loop, unreadable) are re-recorded each run: cheap and rare.
     stale_problem_paths = [p for p in problem_paths]
 
-    results = {r.stored.rel_path: r for r in _parse_all(changed, max_bytes, workers)}
+    batches = _parse_all(changed, max_bytes, workers, now)
+    results = {r.stored.rel_path: r for batch in batches for r in batch.results}
     summary.files_read = len(results)
 
     # A byte-identical file whose mtime moved (a checkout, a touch) needs no rewrite: just
@@ -246,20 +269,21 @@ def ingest_store(con: duckdb.DuckDBPyConnection, store: Path, *, workers: int | 
 
     # Duplicate ids: re-resolve every file whose id is claimed by a changed file, and every
     # file that was part of a clash before (the clash may be over now).
-    claimed_now = {r.parsed.postmortem.incident_id for r in results.values() if r.parsed.postmortem}
+    claimed_now = {r.incident_id for r in results.values() if r.incident_id}
     recheck = [p for p, (_, _, iid, status) in known.items()
                if p in current and p not in results and p not in touched_only_set
                and (status in ("duplicate_kept", "duplicate_rejected") or iid in claimed_now)]
-    for r in _parse_all([current[p] for p in recheck], max_bytes, 1):
-        results[r.stored.rel_path] = r
+    for batch in _parse_all([current[p] for p in recheck], max_bytes, 1, now):
+        batches.append(batch)
+        results.update((r.stored.rel_path, r) for r in batch.results)
 
     claims: dict[str, list[str]] = defaultdict(list)
     for p, (_, _, iid, status) in known.items():
         if p in current and p not in results and iid and status in ("loaded", "duplicate_kept"):
             claims[iid].append(p)
     for p, r in results.items():
-        if r.parsed.postmortem:
-            claims[r.parsed.postmortem.incident_id].append(p)
+        if r.incident_id:
+            claims[r.incident_id].append(p)
     status_of: dict[str, str] = {}
     for iid, paths in claims.items():
         if len(paths) == 1:
@@ -268,7 +292,8 @@ def ingest_store(con: duckdb.DuckDBPyConnection, store: Path, *, workers: int | 
         keeper, others = paths[0], paths[1:]
         for p in paths:
             if p not in results:  # an unchanged keeper: re-read it so its issues can name the clash
-                results[p] = read_and_parse(current[p], max_bytes)
+                batches.append(_parse_batch([current[p]], max_bytes, now))
+                results[p] = batches[-1].results[0]
         results[keeper].parsed.problems.append(Problem(
             "duplicate_id", f"id {iid} is also claimed by {', '.join(others)}; this file keeps it", None, "warning"))
         status_of[keeper] = "duplicate_kept"
@@ -282,9 +307,8 @@ def ingest_store(con: duckdb.DuckDBPyConnection, store: Path, *, workers: int | 
     # Replace rows of every path this run touched.
     touched_paths = list(results) + deleted + stale_problem_paths
     old_ids = [known[p][2] for p in touched_paths if p in known and known[p][2] and known[p][3] != "duplicate_rejected"]
-    loaded_postmortems = [r.parsed.postmortem for p, r in sorted(results.items())
-                          if r.parsed.postmortem is not None and status_of.get(p) != "duplicate_rejected"]
-    new_ids = [pm.incident_id for pm in loaded_postmortems]
+    loading = {p for p, r in results.items() if r.incident_id is not None and status_of.get(p) != "duplicate_rejected"}
+    new_ids = [results[p].incident_id for p in sorted(loading)]
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -300,24 +324,22 @@ def ingest_store(con: duckdb.DuckDBPyConnection, store: Path, *, workers: int | 
             con.unregister("_paths")
             con.unregister("_ids")
 
-        table_rows = postmortem_rows(loaded_postmortems, now)
-        for table in INCIDENT_TABLES:
-            insert_frame(con, table, frame(table, table_rows.pop(table)))  # pop: free rows once loaded
+        for table, df in incident_frames(_rows_to_load(batches, loading)).items():
+            insert_frame(con, table, df)
 
         findings = [f for p, r in results.items() if status_of.get(p) != "duplicate_rejected" for f in r.findings]
         insert_frame(con, "lint_findings", frame("lint_findings", finding_rows(findings)))
 
         issue_rows, source_rows = [], []
         for p, r in results.items():
-            pm = r.parsed.postmortem
-            loaded = pm is not None and status_of.get(p) != "duplicate_rejected"
+            loaded = p in loading
             for problem in r.parsed.problems:
                 issue_rows.append({"source_path": p, "line": problem.line, "kind": problem.kind,
                                    "severity": problem.severity, "loaded": loaded, "message": problem.message,
                                    "recorded_at": now})
             source_rows.append({"source_path": p, "size": r.stored.size, "mtime_ns": r.stored.mtime_ns,
-                                "content_hash": r.parsed.content_hash, "incident_id": pm.incident_id if pm else None,
-                                "status": status_of.get(p, "loaded" if pm else "error"), "read_at": now})
+                                "content_hash": r.parsed.content_hash, "incident_id": r.incident_id,
+                                "status": status_of.get(p, "loaded" if r.incident_id else "error"), "read_at": now})
         for problem in store_problems:
             issue_rows.append({"source_path": problem.rel_path, "line": None, "kind": problem.kind,
                                "severity": "error", "loaded": False, "message": problem.message, "recorded_at": now})

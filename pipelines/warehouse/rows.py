@@ -171,6 +171,49 @@ def postmortem_rows(postmortems: list[PostMortem], ingested_at: datetime) -> dic
     return rows
 
 
+# Which file a row of `incident_columns` came from: ingest drops the rows of files that turn
+# out not to load (a rejected duplicate id) before they reach the warehouse.
+SOURCE_PATH = "_source_path"
+
+
+def incident_columns(postmortems: list[PostMortem], ingested_at: datetime) -> dict[str, dict[str, list]]:
+    """`postmortem_rows` as columns, each row tagged with its file (SOURCE_PATH). A parse
+    worker sends these back instead of the parsed post-mortems: a dozen flat lists pickle
+    several times faster than the objects, and a frame builds faster from columns than from
+    row dicts, which took the ingesting process most of its own time."""
+    columns = {table: {column: [] for column in (*SCHEMAS[table], SOURCE_PATH)} for table in INCIDENT_TABLES}
+    for pm in postmortems:
+        for table, rows in postmortem_rows([pm], ingested_at).items():
+            target = columns[table]
+            for row in rows:
+                for column in SCHEMAS[table]:
+                    target[column].append(row.get(column))
+            target[SOURCE_PATH].extend([pm.source_path] * len(rows))
+    return columns
+
+
+def incident_frames(parts: list[tuple[dict[str, dict[str, list]], set[str] | None]]) -> dict[str, pl.DataFrame]:
+    """One frame per incident table from the columns of several `incident_columns` calls, in
+    file order (each file's rows in their own order), as rows of the post-mortems sorted by
+    path would be. Each part comes with the files whose rows to keep from it (None: all):
+    a file that did not load after all, or whose rows a later part holds, is left out."""
+    frames = {}
+    for table in INCIDENT_TABLES:
+        merged: dict[str, list] = {column: [] for column in (*SCHEMAS[table], SOURCE_PATH)}
+        for columns, keep in parts:
+            columns = columns[table]
+            if keep is None:
+                for column, values in columns.items():
+                    merged[column].extend(values)
+                continue
+            kept = [i for i, path in enumerate(columns[SOURCE_PATH]) if path in keep]
+            for column, values in columns.items():
+                merged[column].extend(values[i] for i in kept)
+        df = pl.DataFrame(merged, schema={**SCHEMAS[table], SOURCE_PATH: pl.String})
+        frames[table] = df.sort(SOURCE_PATH, maintain_order=True).drop(SOURCE_PATH)
+    return frames
+
+
 def finding_rows(findings: list[Finding]) -> list[dict]:
     return [{"source_path": f.source_path, "incident_id": f.incident_id, "line": f.line, "rule_id": f.rule_id,
              "rule": f.rule, "severity": f.severity, "message": f.message, "hint": f.hint} for f in findings]

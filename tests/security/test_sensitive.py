@@ -92,7 +92,11 @@ def test_a_rule_read_near_its_hints_finds_what_it_finds_reading_every_line(rule)
 
     pattern, hint = getattr(sensitive, rule), getattr(sensitive, rule + "_HINT")
     filler = ["Ordinary prose about the incident at 10:00:00 UTC.", "", "x" * 700, "- 2026-03-02 14:05 rollback",
-              "version 1.2.3 and 4.5", "from 10.1.2.3 it came", "std::vector", "+", "(415)", "key points", " " * 300]
+              "version 1.2.3 and 4.5", "from 10.1.2.3 it came", "std::vector", "+", "(415)", "key points", " " * 300,
+              # The hints run in RE2, the rules in `re`: digits of other scripts and case-folded
+              # letters must reach the rule as they would reading every line.
+              "call ٤١٥-٥٥٥-٠١٢٣ today", "٤١١١ ١١١١ ١١١١ ١١١١",
+              "१०.०.०.१ via", "PASSWORD: hunter2", "Pwd=x1", "Key = abc", "BEARER abcdefghijklmnopqrstuvwxyz"]
     lines = [text for _, text, _ in PLANTED] * 3 + filler * 20
     random.Random(0).shuffle(lines)
     text = "\n".join(lines)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,43 @@ def test_new_file_claiming_a_loaded_id_is_reported(store, con):
     ingest_store(con, store)
     assert scalar(con, "SELECT title FROM postmortems") == "Loaded first"
     assert scalar(con, "SELECT count(*) FROM ingest_issues WHERE kind = 'duplicate_id'") == 2
+
+
+def test_a_touched_keeper_re_read_for_a_new_clash_loads_once(store, con):
+    # The keeper's bytes are unchanged but its mtime moved, and a new file claims its id: the
+    # keeper is parsed twice in that run (once as changed, once to name the clash), and its
+    # rows must go in once.
+    keeper = write(store / "a.md", postmortem("PM-2026-001", title="Keeper"))
+    ingest_store(con, store)
+    before = {t: scalar(con, f"SELECT count(*) FROM {t} WHERE incident_id = 'PM-2026-001'")
+              for t in ("postmortems", "timeline_events", "root_causes", "action_items", "model_configs")}
+    os.utime(keeper, ns=(keeper.stat().st_atime_ns, keeper.stat().st_mtime_ns + 10_000_000_000))
+    write(store / "b.md", postmortem("PM-2026-001", title="Newcomer"))
+    ingest_store(con, store)
+    after = {t: scalar(con, f"SELECT count(*) FROM {t} WHERE incident_id = 'PM-2026-001'") for t in before}
+    assert after == before and scalar(con, "SELECT title FROM postmortems") == "Keeper"
+    assert scalar(con, "SELECT count(*) FROM ingest_issues WHERE kind = 'duplicate_id'") == 2
+
+
+def test_parse_workers_load_what_one_process_loads(store, tmp_path, monkeypatch):
+    # Workers send back columns of rows, not parsed post-mortems; the warehouse must not tell.
+    import pipelines.warehouse.ingest as ingest
+
+    monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", 2)
+    for i in range(1, 8):
+        write(store / f"PM-2026-00{i}.md", postmortem(f"PM-2026-00{i}", title=f"Incident {i}"))
+    write(store / "dup.md", postmortem("PM-2026-003", title="dup"))
+    write(store / "broken.md", "---\nid: PM-2026-009\ntitle: [oops\n---\n# Broken\n")
+    snapshots = []
+    for workers in (1, 2):
+        con = connect(tmp_path / f"w{workers}" / "warehouse.duckdb")
+        ingest_store(con, store, workers=workers, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+        snapshots.append({t: [r for r in snapshot(con)[t]] for t in TABLES if t not in ("source_files", "ingest_issues")}
+                         | {"issues": con.execute("SELECT source_path, line, kind, message FROM ingest_issues "
+                                                  "ORDER BY ALL").fetchall()})
+        con.close()
+    assert snapshots[0]["postmortems"] and snapshots[0]["issues"]
+    assert snapshots[0] == snapshots[1]
 
 
 def test_bad_input_is_reported_per_file_and_everything_else_loads(store, con, monkeypatch):
