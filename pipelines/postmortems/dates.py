@@ -48,6 +48,8 @@ _DATE_FORMS = (
     rf"{_YEAR}-[01]\d-[0-3]\d",
     rf"{_YEAR}/[01]?\d/[0-3]?\d",
     rf"[01]?\d/[0-3]?\d/{_YEAR}",
+    rf"[0-3]?\d\.[01]?\d\.{_YEAR}",  # "10.12.2021": day first, as everywhere dots are written
+    rf"{_DAY}[-.]{_MONTH}[-.]?{_YEAR}",  # "10-December-2021", "10-Dec-2021"
     r"[01]\d-[0-3]\d(?=\s(?:[01]?\d|2[0-3]):)",  # "[03-26 17:40]": month-day, only before a time
     rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{{0,6}},?\s)?{_MONTH}\s{_DAY}(?:,?\s(?:of\s)?{_YEAR})?",
     rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{{0,6}},?\s)?{_DAY}\s(?:of\s)?{_MONTH},?(?:\s{_YEAR})?",
@@ -108,6 +110,7 @@ def stated_zone(text: str):
 
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)$")
+_DOTTED_DATE = re.compile(r"([0-3]?\d)\.([01]?\d)\.(\d{4})$")
 _PLAIN_TIME = re.compile(r"(\d{1,2}):(\d\d)(?::(\d\d))?$")
 
 
@@ -124,7 +127,11 @@ def _parse(date_text: str, time_text: str | None, zone, default: datetime) -> tu
         except ValueError:
             return None
         return parsed.astimezone(timezone.utc), bool(time_text)
+    dotted = _DOTTED_DATE.match(date_text)
+    if dotted:
+        date_text = f"{dotted.group(3)}-{int(dotted.group(2)):02d}-{int(dotted.group(1)):02d}"
     cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", date_text, flags=re.I).replace(" of ", " ")
+    cleaned = re.sub(r"(?<=[A-Za-z.])-|-(?=[A-Za-z])", " ", cleaned)  # "10-Dec-2021" -> "10 Dec 2021"
     text = cleaned + (" " + time_text.replace(".", "") if time_text else "")
     try:
         parsed = dateutil_parser.parse(text, default=default.replace(tzinfo=None), fuzzy=False)

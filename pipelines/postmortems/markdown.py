@@ -40,6 +40,10 @@ class Block:
     checked: bool | None = None  # items: "[x]" True, "[ ]" False, no box None
     rows: list[list[str]] = field(default_factory=list)  # tables: header row first
     quoted: bool = False  # inside a blockquote
+    # Headings only: read from a plain line ("Root Cause", "Impact:", "Cause: the deploy ...")
+    # of a document that marks its sections without Markdown; an inline one ("Cause: ...")
+    # has its body on its own line, so it ends where it starts (end_line == line).
+    plain: bool = False
 
 
 @dataclass

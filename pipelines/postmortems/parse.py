@@ -39,7 +39,7 @@ from pipelines.postmortems.model import (
 from pipelines.postmortems import dates as datefind
 from pipelines.postmortems import markdown, prose
 from pipelines.postmortems.classify import CATEGORY_SYNONYMS, classify_event, infer_category, normalise_category
-from pipelines.postmortems.sections import section_key, split_sections
+from pipelines.postmortems.sections import promote_plain_headings, section_key, split_sections
 
 ID_PATTERN = re.compile(r"\bPM-\d{4}-\d{3,}\b")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.*)$")
@@ -93,7 +93,7 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
 
     front, body_start, field_lines = _split_front_matter(lines, problems)
     body_lines = lines[body_start:]
-    doc = markdown.parse("\n".join(body_lines), first_line=body_start + 1)
+    doc = promote_plain_headings(markdown.parse("\n".join(body_lines), first_line=body_start + 1))
     semantic = None
     if semantic_headings:
         from pipelines.postmortems.meaning import semantic_section_key
@@ -122,7 +122,10 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
     zone = datefind.stated_zone(text) or timezone.utc
     published = _publication_block(doc)  # (block, date) of the date line under the title, or None
     reference_year = _reference_year(pm, doc, source_path, published)
-    pm.timeline = parse_timeline(sections.get("timeline"), pm.started_at, zone=zone, default_year=reference_year)
+    first_day = None if front is not None else _day_before_timeline(
+        doc, sections.get("timeline"), zone, reference_year, published, source_path)
+    pm.timeline = parse_timeline(sections.get("timeline"), pm.started_at, zone=zone, default_year=reference_year,
+                                 first_day=first_day)
     _no_events_after_publication(pm.timeline, published)
     if not pm.timeline and front is None:
         pm.timeline = prose.narrative_events(doc, sections, zone=zone, default_year=reference_year)
@@ -143,7 +146,11 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
     if front is None:
         taken = {a.line for a in pm.action_items if a.line}
         if not any(a.kind == "systemic" for a in pm.action_items):
-            pm.action_items += prose.actions_from_text(doc, sections, start_seq=len(pm.action_items) + 1)
+            # A sentence already read as an action (under "Mitigation") is not a second one.
+            found = [a for a in prose.actions_from_text(doc, sections) if a.line not in taken]
+            for seq, action in enumerate(found, start=len(pm.action_items) + 1):
+                action.seq = seq
+            pm.action_items += found
             taken |= {a.line for a in pm.action_items if a.line}
         pm.action_items += prose.actions_after_lead_ins(doc, taken, start_seq=len(pm.action_items) + 1)
     pm.prompt_diffs = parse_prompt_diffs(sections.get("prompt_diff"))
@@ -262,14 +269,17 @@ def _timeline_entries(section: Section) -> list[tuple[int, str, bool]]:
 
 
 def parse_timeline(section: Section | None, started_at: datetime | None, *, zone=None,
-                   default_year: int | None = None) -> list[TimelineEvent]:
+                   default_year: int | None = None, first_day: datetime | None = None) -> list[TimelineEvent]:
+    """The timeline's entries; an entry with only a clock time takes the day of the entry
+    before it, and the first ones that of `started_at`, else `first_day`."""
     if section is None:
         return []
     zone = zone or timezone.utc
     events: list[TimelineEvent] = []
-    last = started_at
+    last = started_at or first_day
     default_year = started_at.year if started_at else default_year
-    heading_lines = {b.line for b in section.blocks if b.kind == "heading"}
+    # Date sub-headings; an inline label's line is its body's too.
+    heading_lines = {b.line for b in section.blocks if b.kind == "heading" and b.end_line > b.line}
     for line, content, is_entry in _timeline_entries(section):
         stripped = _LEADING_MARKUP.sub("", content)
         try:
@@ -792,6 +802,25 @@ def _set_date(pm: PostMortem, field: str, value: datetime | None, source: str) -
         pm.date_sources[field] = source
 
 
+def _day_before_timeline(doc: markdown.Document, timeline: Section | None, zone, reference_year: int | None,
+                         published, source_path: str) -> datetime | None:
+    """The day a free-form timeline's first entries happened when they give only a clock
+    time ("6:19 PM: Configuration push begins"): the earliest date the text names before
+    the timeline ("the outage that occurred on April 30"), in the year the text is about
+    (not a model snapshot's "2024-07-18"), not counting its publication date or history."""
+    if timeline is None:
+        return None
+    skip = published[0].line if published else None
+    file_date = datefind.date_in_file_name(Path(source_path).name)
+    days = [found.at for block in doc.between(doc.first_line, timeline.line)
+            if block.kind in ("paragraph", "item") and not block.quoted and block.line != skip
+            for found in datefind.find_datetimes(markdown.plain_text(block.text), default_year=reference_year, zone=zone,
+                                                 limit=5)
+            if _could_be_incident_day(found.at, published, file_date)
+            and (reference_year is None or found.at.astimezone(zone).year == reference_year)]
+    return min(days) if days else None
+
+
 def _publication_block(doc: markdown.Document):
     """The date line under the title ("December 1, 2023", "Published 2024-05-31"): when the
     text was published, which is not when the incident began."""
@@ -843,6 +872,17 @@ def _reference_year(pm: PostMortem, doc: markdown.Document, source_path: str, pu
 
 
 _BETWEEN = re.compile(r"\b(?:between|from)\s", re.I)
+_RANGE_DASH = re.compile(r"\s(?:–|—|-|to|until)\s", re.I)
+_RANGE_LABEL_WORDS = 3
+
+
+def _is_time_range(line: str) -> bool:
+    """A line that is a date and two clock times and little else: "Window: 2025-02-11 13:05 –
+    13:50 UTC", "Timeframe: March 3, 4:06 pm - 4:38 pm (local time)"."""
+    if len(line) > 100 or not _RANGE_DASH.search(line):
+        return False
+    rest = datefind.CLOCK_TIME.sub(" ", datefind.DATE_TIME.sub(" ", line))
+    return len(re.findall(r"[A-Za-z]{2,}", _RANGE_DASH.sub(" ", rest))) <= _RANGE_LABEL_WORDS
 
 
 def _incident_windows(doc: markdown.Document, zone, year: int | None) -> list[tuple[datetime, datetime]]:
@@ -854,11 +894,14 @@ def _incident_windows(doc: markdown.Document, zone, year: int | None) -> list[tu
             continue
         for _, sentence in prose.split_sentences(block.text):
             between = _BETWEEN.search(sentence)
-            if between is None or not prose.failure_in(sentence):
+            if between is not None and not prose.failure_in(sentence):
                 continue
+            if between is None and not _is_time_range(sentence):
+                continue
+            after = between.end() if between is not None else 0
             days = datefind.find_datetimes(sentence, default_year=year, zone=zone, limit=1)
-            clocks = [c for c in datefind.CLOCK_TIME.finditer(sentence, between.end()) if ":" in c.group("time")][:2]
-            if not days or len(clocks) < 2 or clocks[0].start() - between.end() > 12:
+            clocks = [c for c in datefind.CLOCK_TIME.finditer(sentence, after) if ":" in c.group("time")][:2]
+            if not days or len(clocks) < 2 or (between is not None and clocks[0].start() - after > 12):
                 continue
             # "between 12:17 and 12:30 UTC": the zone written once holds for both
             at_zone = datefind.zone_of(clocks[0].group("zone") or clocks[1].group("zone"), zone)
@@ -926,17 +969,30 @@ def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | N
         if in_title:
             _set_date(pm, "started_at", in_title[0].at, "title")
             _set_date(pm, "resolved_at", in_title[-1].at, "title")
+    file_date = datefind.date_in_file_name(Path(pm.source_path).name)
+    if file_date:
+        pm.file_date = file_date
     if pm.started_at is None:
         for block in doc.blocks[:12]:
             if block.kind != "paragraph" or block.quoted or (published and block is published[0]):
                 continue
-            found = datefind.find_datetimes(markdown.plain_text(block.text), default_year=None, zone=zone, limit=1)
+            found = [f for f in datefind.find_datetimes(markdown.plain_text(block.text), default_year=None, zone=zone,
+                                                        limit=4)
+                     if _could_be_incident_day(f.at, published, file_date)]
             if found:
                 _set_date(pm, "started_at", found[0].at, "text")
                 break
-    file_date = datefind.date_in_file_name(Path(pm.source_path).name)
-    if file_date:
-        pm.file_date = file_date
+
+
+# A post-mortem is written within days of its incident, a public one within weeks: a date
+# the prose names long before the text was published is history ("our announcement from
+# 20.08.2021"), not the day of this incident.
+_HISTORY_BEFORE_PUBLICATION = timedelta(days=60)
+
+
+def _could_be_incident_day(at: datetime, published, file_date: date | None) -> bool:
+    written = published[1].at.date() if published else file_date
+    return written is None or at.date() >= written - _HISTORY_BEFORE_PUBLICATION
 
 
 def parse_notes(pm: PostMortem) -> list[tuple[int | None, str, str]]:

@@ -123,6 +123,164 @@ def section_key(heading: str) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------------------
+# Headings written as plain lines
+
+# Status pages, plain-text exports (a Google Doc saved as .txt) and pastes mark their sections
+# with a short line, not with Markdown: "Root Cause", "Customer Impact:", or a label leading
+# its text, "Cause: During a deployment, ...". In Markdown those lines run into one paragraph
+# with the text around them, so no section is found. A line is read as a heading when its
+# shape says so (short, no sentence punctuation, starts a sentence and is followed by one)
+# and its words name a section; the text stays as written.
+_PLAIN_HEADING_WORDS = 7
+_PLAIN_HEADING_CHARS = 60
+_LABEL_WORDS = 5
+_LABEL = re.compile(r"^(?P<label>[A-Z][A-Za-z /&'()-]{1,48}?)\s?[:：]\s+(?P<body>\S.*)$")
+_EMPHASIS_MARKS = re.compile(r"\*\*|__")
+_ENDS_SENTENCE = (".", "!", "?", ":", ";", ")", '"', "'", "”")
+
+
+def _heading_shaped(text: str) -> bool:
+    words = text.rstrip(":：").split()
+    return (0 < len(words) <= _PLAIN_HEADING_WORDS and len(text) <= _PLAIN_HEADING_CHARS
+            and (text[0].isupper() or text[0].isdigit()) and not text.endswith((".", ",", ";", "!")))
+
+
+def _starts_sentence(text: str) -> bool:
+    return not text or not text[0].islower()
+
+
+def _plain_heading(line: str, previous: str | None, following: str | None) -> str | None:
+    """The heading a plain line of a paragraph is, or None."""
+    text = _EMPHASIS_MARKS.sub("", line).strip()
+    if not _heading_shaped(text) or section_key(text) is None:
+        return None
+    if not text.endswith((":", "：", "?")) and not _starts_sentence(following or ""):
+        return None  # "... the root cause\nwas a stale cache": a wrapped sentence, not a heading
+    if previous is not None and not previous.endswith(_ENDS_SENTENCE) and not _heading_shaped(previous):
+        return None
+    return _plain_heading_text(text)
+
+
+def _plain_heading_text(text: str) -> str:
+    return text.rstrip(":： ").strip()
+
+
+def _inline_label(line: str) -> tuple[str, str] | None:
+    """("Cause", "During a deployment, ...") for a line that a section's name leads."""
+    m = _LABEL.match(_EMPHASIS_MARKS.sub("", line).strip())
+    if not m or len(m.group("label").split()) > _LABEL_WORDS or section_key(m.group("label")) is None:
+        return None
+    return m.group("label").strip(), m.group("body")
+
+
+def promote_plain_headings(doc: Document) -> Document:
+    """The document with the section headings it writes as plain lines read as headings, when
+    it has no Markdown headings of its own beyond a title; otherwise the document as it is.
+    Without any heading, a first line shaped like a title is the title. Paragraphs (and list
+    items whose text runs on into the next section, as a list followed by a plain line does)
+    split at those lines; line numbers stay the file's."""
+    own = [b for b in doc.headings() if not b.quoted]
+    if len(own) > 1:
+        return doc
+    level = min(own[0].level + 1, 6) if own else 2
+    blocks: list[Block] = []
+    changed = False
+    for n, block in enumerate(doc.blocks):
+        if block.quoted or block.kind not in ("paragraph", "item"):
+            blocks.append(block)
+            continue
+        if n == 0 and not own and block.kind == "paragraph":
+            title, block = _title_line(block)
+            if title is not None:
+                blocks.append(title)
+                changed = True
+                if block is None:
+                    continue
+        split = _split_paragraph(doc, block, level) if block.kind == "paragraph" else _split_item(doc, block, level)
+        changed = changed or len(split) != 1 or split[0] is not block
+        blocks += split
+    return Document(blocks, doc.lines, doc.first_line) if changed else doc
+
+
+_TITLE_WORDS = 15
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def _title_line(block: Block) -> tuple[Block | None, Block | None]:
+    """(title heading, rest of the paragraph) when a document without headings opens with a
+    line shaped like a title ("Incident Post-Mortem: Toronto Data Center Firewall Update
+    Outage"): short, no sentence punctuation, not a section's own name ("Summary")."""
+    first, _, rest = block.text.partition("\n")
+    text = _EMPHASIS_MARKS.sub("", first).strip()
+    words = text.split()
+    if not words or len(words) > _TITLE_WORDS or text.endswith((".", ",", ";", "!", "?")) \
+            or not (text[0].isupper() or text[0].isdigit()):
+        return None, block
+    if _YEAR.search(text):
+        return None, block  # "December 1, 2023", "Published 2024-05-31": the date line, read as such
+    key = section_key(text)
+    if key is not None and (key != "summary" or len(words) < 3):
+        return None, block  # "Summary", "Root cause:": a section, not the title
+    title = Block("heading", block.line, block.line + 1, _plain_heading_text(text), 1)
+    if not rest.strip():
+        return title, None
+    return title, Block("paragraph", block.line + 1, block.end_line, rest.strip())
+
+
+def _split_item(doc: Document, block: Block, level: int) -> list[Block]:
+    """A list item cut where a plain heading runs on into it: a line of the item's text that
+    is not indented (a lazy continuation, in CommonMark's words) and reads as a heading."""
+    lines = block.text.split("\n")
+    for i in range(1, len(lines)):
+        source = doc.lines[block.line + i - doc.first_line] if block.line + i - doc.first_line < len(doc.lines) else ""
+        if source[:1].isspace():
+            continue
+        previous = lines[i - 1].strip()
+        following = lines[i + 1].strip() if i + 1 < len(lines) else None
+        if _plain_heading(lines[i], previous, following) is None:
+            continue
+        item = Block("item", block.line, block.line + i, "\n".join(lines[:i]).strip(), block.level,
+                     ordered=block.ordered, checked=block.checked)
+        rest = Block("paragraph", block.line + i, block.end_line, "\n".join(lines[i:]).strip())
+        return [item, *_split_paragraph(doc, rest, level)]
+    return [block]
+
+
+def _split_paragraph(doc: Document, block: Block, level: int) -> list[Block]:
+    lines = block.text.split("\n")
+    out: list[Block] = []
+    start, first_text = 0, None  # the pending paragraph's first line, and its text when a label led it
+
+    def flush(end: int) -> None:
+        chunk = ([first_text] if first_text is not None else lines[start:start + 1]) + lines[start + 1:end]
+        text = "\n".join(chunk).strip()
+        if start < end and text:
+            out.append(Block("paragraph", block.line + start, block.line + end if end < len(lines) else block.end_line,
+                             text))
+
+    for i, line in enumerate(lines):
+        previous = lines[i - 1].strip() if i > 0 else None
+        following = lines[i + 1].strip() if i + 1 < len(lines) else None
+        heading = _plain_heading(line, previous, following)
+        if heading is not None:
+            flush(i)
+            out.append(Block("heading", block.line + i, block.line + i + 1, heading, level, plain=True))
+            start, first_text = i + 1, None
+            continue
+        # A label starts a line of its own: after a sentence's end, or after another "Key: value" line.
+        label = _inline_label(line) if (previous is None or previous.endswith(_ENDS_SENTENCE)
+                                        or _LABEL.match(_EMPHASIS_MARKS.sub("", previous))) else None
+        if label is not None:
+            flush(i)
+            out.append(Block("heading", block.line + i, block.line + i, label[0], level, plain=True))
+            start, first_text = i, label[1]
+    if not out:
+        return [block]
+    flush(len(lines))
+    return out
+
+
 @dataclass
 class Heading:
     level: int
@@ -130,6 +288,7 @@ class Heading:
     line: int  # 1-based
     key: str | None
     how: str = "rule"  # how the key was decided: alias, rule, meaning, parent, none
+    plain: bool = False  # read from a plain line (promote_plain_headings), never the title
 
 
 def classify(heading: str, aliases: dict[str, str] | None = None,
@@ -158,7 +317,7 @@ def find_headings(doc: Document, aliases: dict[str, str] | None = None) -> list[
         if block.quoted:
             continue  # a heading quoted in a sample output is not a section of this file
         key, how = classify(block.text, aliases)
-        headings.append(Heading(block.level, block.text, block.line, key, how))
+        headings.append(Heading(block.level, block.text, block.line, key, how, block.plain))
     return headings
 
 
@@ -216,6 +375,12 @@ def split_sections(doc: Document, aliases: dict[str, str] | None = None, semanti
             if texts and is_nested:
                 texts.append("#" * h.level + " " + h.text)
                 blocks.append(Block("heading", h.line, h.line + 1, h.text, h.level))
+            if body_start == h.line:  # an inline label: its body starts on its own line
+                body = [b for b in doc.between(body_start, end) if not (b.kind == "heading" and b.line == h.line)]
+                texts.append("\n".join(filter(None, [body[0].text.split("\n")[0] if body else "",
+                                                      doc.source(body_start + 1, end)])))
+                blocks += body
+                continue
             texts.append(doc.source(body_start, end))
             blocks += [b for b in doc.between(body_start, end)]
         sections[key] = Section(key, first.text, first.line, "\n".join(texts), first_body, blocks)
@@ -230,13 +395,15 @@ def _heading_end(doc: Document, heading: Heading) -> int:
 
 def _title_heading(headings: list[Heading]) -> int | None:
     """Index of the document title: a first heading that wraps all others (the only one at
-    the top level), or else the first level-1 heading that names no section."""
-    if not headings:
+    the top level), or else the first level-1 heading that names no section. A heading read
+    from a plain line names a section, never the document."""
+    own = [i for i, h in enumerate(headings) if not h.plain]
+    if not own:
         return None
-    top = min(h.level for h in headings)
-    if headings[0].level == top and sum(h.level == top for h in headings) == 1:
-        return 0
-    for i, h in enumerate(headings):
-        if h.level == 1 and h.key is None:
+    top = min(headings[i].level for i in own)
+    if headings[own[0]].level == top and sum(headings[i].level == top for i in own) == 1:
+        return own[0]
+    for i in own:
+        if headings[i].level == 1 and headings[i].key is None:
             return i
     return None

@@ -292,13 +292,20 @@ def _matches_near(pattern: re.Pattern, hint: re.Pattern, text: str):
     Lines are read as `finditer(text, start, end)`, so a lookbehind sees the line break
     before them and a lookahead at their end sees the end of the text, as it would the break."""
     position, length = 0, len(text)
-    while position < length and (found := hint.search(text, position)) is not None:
+    # One pass of the hint (RE2 converts a str once per call, so a search per hit would read
+    # a 1 MB text once per hit). No hint crosses a line, so each line holding a hint holds
+    # one of these non-overlapping matches.
+    for found in hint.finditer(text):
+        if found.start() < position:
+            continue  # on a line already read
         start = text.rfind("\n", position, found.start())
         start = position if start < 0 else start + 1
         end = text.find("\n", max(found.end(), start + _NEAR))
         end = length if end < 0 else end
         yield from pattern.finditer(text, start, end)
         position = end + 1
+        if position >= length:
+            return
 
 
 def _own_rules(text: str, respelled: tuple[str, list[int], list[tuple[int, int, bool]]] | None):

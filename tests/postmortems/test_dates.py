@@ -20,6 +20,9 @@ def utc(*args):
     ("July 8th, 2025 at 5:32 PM PDT", utc(2025, 7, 9, 0, 32)),  # not 17:32 UTC: 7 hours behind
     ("Jan 5, 2026 9:00 am EST", utc(2026, 1, 5, 14, 0)),
     ("3 June 2025 10:00 CEST", utc(2025, 6, 3, 8, 0)),
+    ("Start: 10-December-2021 14:33 UTC", utc(2021, 12, 10, 14, 33)),
+    ("10-Dec-2021 14:33", utc(2021, 12, 10, 14, 33)),
+    ("04.03.2025 14:33 CET", utc(2025, 3, 4, 13, 33)),  # dots: day first, 4 March
 ])
 def test_dates_in_prose(text, expected):
     found = dates.find_datetimes(text)

@@ -1,0 +1,118 @@
+"""Post-mortems that mark their sections with plain lines, not Markdown: a status page pasted
+as text, a Google Doc saved as .txt, labels leading their text ("Cause: ..."). Fixtures written
+here in those styles, never copied from the evaluation set."""
+
+from datetime import datetime, timezone
+
+from pipelines.postmortems import markdown
+from pipelines.postmortems.parse import parse_text
+from pipelines.postmortems.sections import promote_plain_headings
+
+# A status page pasted without blank lines: the impact list runs on into "Root Cause" (a
+# lazy continuation of its last item, in CommonMark's words).
+PASTED_STATUS_PAGE = """Service Disruption Report: Search Cluster Rebalance in Frankfurt
+Summary
+Search requests in the Frankfurt region timed out for part of the afternoon. Requests in other regions were served normally.
+Impact
+- Affected users: customers whose indexes live in the Frankfurt cluster.
+- Scope: queries timed out; no indexed data was lost.
+Root Cause
+The outage was caused by a shard rebalance that moved every primary shard onto three nodes at once. Those nodes ran out of heap and stopped answering queries.
+Resolution
+- Rebalance halted: engineers paused shard allocation and moved primaries back by hand.
+- Heap raised: the three nodes were restarted with a larger heap.
+Lessons Learned
+"""
+
+# Labels leading their own text, one per line.
+LABELLED = """Window: 2025-02-11 13:05 – 13:50 UTC
+Impact: Webhook deliveries were delayed by up to forty minutes.
+Cause: A certificate rotation left the delivery workers trusting only the old intermediate certificate.
+Resolution: The workers were redeployed with the new certificate bundle.
+Next steps: We will alert when a certificate bundle differs between the workers and the gateway.
+"""
+
+# A Google Doc saved as plain text: headings are lines of their own between blank lines, and
+# the timeline gives clock times only, on the day the text names before it.
+TEXT_EXPORT = """Incident review: nightly billing export stalled
+
+Summary
+
+The nightly billing export that ran on March 4, 2025 stalled for three hours.
+
+Timeline (all times UTC)
+
+01:10 export job started
+01:25 export stalled on a lock held by the vacuum job
+03:40 on-call engineer paged by the freshness alert
+04:15 vacuum cancelled, export resumed and finished
+
+Root causes
+
+1. The vacuum job and the export were scheduled in the same window after a cron change.
+2. The export waited on the lock without a timeout.
+
+Action items
+
+1. Move the vacuum job out of the export window.
+2. Give the export's lock wait a timeout that fails the job loudly.
+"""
+
+
+def parse(text: str, name: str = "review.md"):
+    return parse_text(text, name).postmortem
+
+
+def test_plain_lines_of_a_pasted_status_page_are_its_sections():
+    pm = parse(PASTED_STATUS_PAGE)
+    assert pm.title == "Service Disruption Report: Search Cluster Rebalance in Frankfurt"
+    assert [(line, key) for line, _, key, _ in pm.headings][1:] == [
+        (2, "summary"), (4, "impact"), (7, "root_causes"), (9, "mitigation"), (12, "lessons")]
+    assert pm.summary.startswith("Search requests in the Frankfurt region")
+    # The cause is its own sentences, not glued to the heading or to the impact list.
+    assert [c.line for c in pm.root_causes] == [8]
+    assert pm.root_causes[0].description.startswith("The outage was caused by a shard rebalance")
+    assert not any("Root Cause" in c.description for c in pm.root_causes)
+
+
+def test_labels_leading_their_text_are_sections_and_the_text_is_theirs():
+    pm = parse(LABELLED)
+    keys = {key for _, _, key, _ in pm.headings}
+    assert {"impact", "root_causes", "mitigation", "action_items"} <= keys
+    assert [c.description for c in pm.root_causes] == [
+        "A certificate rotation left the delivery workers trusting only the old intermediate certificate."]
+    assert pm.customer_impact == "Webhook deliveries were delayed by up to forty minutes."
+    texts = [a.text for a in pm.action_items]
+    assert any(t.startswith("We will alert when a certificate bundle differs") for t in texts)
+    assert not any(t.startswith(("Cause:", "Next steps:")) for t in texts)
+    # "Window: <date> <time> – <time>" is the incident's window.
+    assert (pm.started_at, pm.resolved_at) == (datetime(2025, 2, 11, 13, 5, tzinfo=timezone.utc),
+                                               datetime(2025, 2, 11, 13, 50, tzinfo=timezone.utc))
+
+
+def test_a_plain_text_export_keeps_its_sections_and_dates_its_clock_times():
+    pm = parse(TEXT_EXPORT, "billing-export.txt")
+    assert pm.title == "Incident review: nightly billing export stalled"
+    assert [e.at for e in pm.timeline] == [datetime(2025, 3, 4, h, m, tzinfo=timezone.utc)
+                                           for h, m in ((1, 10), (1, 25), (3, 40), (4, 15))]
+    assert pm.started_at == datetime(2025, 3, 4, 1, 10, tzinfo=timezone.utc)
+    assert len(pm.root_causes) == 2 and pm.root_causes[1].description.startswith("The export waited")
+    assert len([a for a in pm.action_items if a.kind == "systemic"]) == 2
+
+
+def test_wrapped_prose_and_documents_with_headings_are_left_as_they_are():
+    wrapped = ("We spent the morning looking for the root cause\nwhile the queue kept growing, and found it at noon.\n\n"
+               "Resolution was quick once we knew.\n")
+    doc = markdown.parse(wrapped)
+    assert promote_plain_headings(doc) is doc  # "root cause" mid-sentence is not a heading
+    with_headings = "# Title\n\n## Summary\nText.\n\nRoot Cause\nThe cache.\n\n## Actions\n- Fix it.\n"
+    doc = markdown.parse(with_headings)
+    assert promote_plain_headings(doc) is doc  # a Markdown document's own headings decide
+    dated = markdown.parse("December 1, 2025\n\nImpact\nNone.\n")
+    assert [b.kind for b in promote_plain_headings(dated).blocks] == ["paragraph", "heading", "paragraph"]
+
+
+def test_a_date_long_before_publication_is_history_not_the_incident():
+    pm = parse("Published December 19, 2023\n\nWe took the service down today. Our original launch post from "
+               "20.08.2021 describes the filters.\n", "2023-12-19-review.md")
+    assert pm.started_at is None or pm.started_at.year == 2023
