@@ -109,6 +109,16 @@ def stated_zone(text: str):
     return zone_of(m.group("zone"), default=None)
 
 
+def first_named_zone(text: str):
+    """The zone of the first clock time that names one ("from 09:42 to 11:53 US/Pacific"), or
+    None: a text that says its zone once means it for the bare times that follow, as a reader
+    takes it."""
+    for m in CLOCK_TIME.finditer(text[:20000]):
+        if m.group("zone"):
+            return zone_of(m.group("zone"), default=None)
+    return None
+
+
 _ISO_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)$")
 _DOTTED_DATE = re.compile(r"([0-3]?\d)\.([01]?\d)\.(\d{4})$")
 _PLAIN_TIME = re.compile(r"(\d{1,2}):(\d\d)(?::(\d\d))?$")

@@ -119,7 +119,7 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
     if pm.customer_impact is None and "impact" in sections:
         pm.customer_impact = _clean_block(sections["impact"].text) or None
 
-    zone = datefind.stated_zone(text) or timezone.utc
+    zone = datefind.stated_zone(text) or (datefind.first_named_zone(text) if front is None else None) or timezone.utc
     published = _publication_block(doc)  # (block, date) of the date line under the title, or None
     reference_year = _reference_year(pm, doc, source_path, published)
     first_day = None if front is not None else _day_before_timeline(
@@ -831,6 +831,9 @@ def _publication_block(doc: markdown.Document):
         if len(text) > 60:
             return None
         found = datefind.find_datetimes(text)
+        key = _DATE_KEY.search(text[:found[0].start]) if found else None
+        if key and _field_for(key.group("key")) != "postmortem_published_at":
+            return None  # "Incident date: 2025-06-03" says what it dates
         if found and (len(text) - (found[0].end - found[0].start) < 20 or _PUBLISHED.match(text)):
             return block, found[0]
     return None
@@ -905,7 +908,10 @@ def _incident_windows(doc: markdown.Document, zone, year: int | None) -> list[tu
                 continue
             # "between 12:17 and 12:30 UTC": the zone written once holds for both
             at_zone = datefind.zone_of(clocks[0].group("zone") or clocks[1].group("zone"), zone)
-            day = datetime.combine(days[0].at.astimezone(at_zone).date(), time(0, 0), tzinfo=at_zone)
+            # The day as written: a date alone was read in the text's zone, a date with a time
+            # in the time's own.
+            written = days[0].at.astimezone(at_zone if days[0].has_time else zone).date()
+            day = datetime.combine(written, time(0, 0), tzinfo=at_zone)
             start = datefind.leading_timestamp(sentence[clocks[0].start():], day, zone=at_zone)[0]
             end = datefind.leading_timestamp(sentence[clocks[1].start():], start, zone=at_zone)[0] if start else None
             if start is not None and end is not None and end > start:

@@ -22,6 +22,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from pipelines.postmortems import dates as datefind
 from pipelines.postmortems.markdown import Block, Document
 from pipelines.postmortems.model import Section
 
@@ -143,7 +144,21 @@ _ENDS_SENTENCE = (".", "!", "?", ":", ";", ")", '"', "'", "”")
 def _heading_shaped(text: str) -> bool:
     words = text.rstrip(":：").split()
     return (0 < len(words) <= _PLAIN_HEADING_WORDS and len(text) <= _PLAIN_HEADING_CHARS
-            and (text[0].isupper() or text[0].isdigit()) and not text.endswith((".", ",", ";", "!")))
+            and (text[0].isupper() or text[0].isdigit()) and not text.endswith((".", ",", ";", "!"))
+            and _cased_like_a_heading(text))
+
+
+_PARENTHESIS = re.compile(r"\([^()]*\)")
+
+
+def _cased_like_a_heading(text: str) -> bool:
+    """Short ("Root cause"), capitalised ("ROOT CAUSE", "Follow-up Items and Preventative
+    Measures") or a question: "The following services were impacted:" is a sentence."""
+    words = _PARENTHESIS.sub(" ", text).rstrip(":： ").split()
+    if len(words) <= 4 or text.endswith("?") or text.upper() == text:
+        return True
+    long_words = [w for w in words if len(w) >= 4]
+    return sum(w[0].isupper() for w in long_words) >= 0.6 * len(long_words)
 
 
 def _starts_sentence(text: str) -> bool:
@@ -153,8 +168,8 @@ def _starts_sentence(text: str) -> bool:
 def _plain_heading(line: str, previous: str | None, following: str | None) -> str | None:
     """The heading a plain line of a paragraph is, or None."""
     text = _EMPHASIS_MARKS.sub("", line).strip()
-    if not _heading_shaped(text) or section_key(text) is None:
-        return None
+    if not _heading_shaped(text) or _LABEL.match(text) or section_key(text) is None:
+        return None  # "Incident date: 2025-06-03" is a field, not a heading
     if not text.endswith((":", "：", "?")) and not _starts_sentence(following or ""):
         return None  # "... the root cause\nwas a stale cache": a wrapped sentence, not a heading
     if previous is not None and not previous.endswith(_ENDS_SENTENCE) and not _heading_shaped(previous):
@@ -171,23 +186,29 @@ def _inline_label(line: str) -> tuple[str, str] | None:
     m = _LABEL.match(_EMPHASIS_MARKS.sub("", line).strip())
     if not m or len(m.group("label").split()) > _LABEL_WORDS or section_key(m.group("label")) is None:
         return None
+    body = m.group("body")
+    found = datefind.find_datetimes(body, limit=1)
+    if found and len(body) - (found[0].end - found[0].start) < 12:
+        return None  # "Incident date: 2025-06-03", "Start: 10 Dec 2021 14:33 UTC": a date field
     return m.group("label").strip(), m.group("body")
 
 
 def promote_plain_headings(doc: Document) -> Document:
-    """The document with the section headings it writes as plain lines read as headings, when
-    it has no Markdown headings of its own beyond a title; otherwise the document as it is.
-    Without any heading, a first line shaped like a title is the title. Paragraphs (and list
-    items whose text runs on into the next section, as a list followed by a plain line does)
-    split at those lines; line numbers stay the file's."""
+    """The document with the section headings it writes as plain lines read as headings,
+    wherever its Markdown headings leave the text to no section: in a document without them,
+    or under its title (an HTML export's <title>). Without any heading, a first line
+    shaped like a title is the title. Paragraphs (and list items whose text runs on into the
+    next section, as a list followed by a plain line does) split at those lines; line
+    numbers stay the file's."""
     own = [b for b in doc.headings() if not b.quoted]
-    if len(own) > 1:
-        return doc
-    level = min(own[0].level + 1, 6) if own else 2
+    top = min((b.level for b in own), default=1)
     blocks: list[Block] = []
     changed = False
+    under: Block | None = None  # the Markdown heading the block is under
     for n, block in enumerate(doc.blocks):
-        if block.quoted or block.kind not in ("paragraph", "item"):
+        if block.kind == "heading" and not block.quoted:
+            under = block
+        if block.quoted or block.kind not in ("paragraph", "item") or not _names_no_section(under, own, top):
             blocks.append(block)
             continue
         if n == 0 and not own and block.kind == "paragraph":
@@ -197,10 +218,21 @@ def promote_plain_headings(doc: Document) -> Document:
                 changed = True
                 if block is None:
                     continue
+        level = min(under.level + 1, 6) if under is not None else 2
         split = _split_paragraph(doc, block, level) if block.kind == "paragraph" else _split_item(doc, block, level)
         changed = changed or len(split) != 1 or split[0] is not block
         blocks += split
     return Document(blocks, doc.lines, doc.first_line) if changed else doc
+
+
+def _names_no_section(heading: Block | None, own: list[Block], top: int) -> bool:
+    """Whether the text under `heading` belongs to no section by the Markdown headings: there
+    is none, or it is the document's title (its first, and only top-level, heading). Under a
+    heading of the author's own ("Rewriting the tool instructions") a "Key: text" line is
+    the author's example, not a section."""
+    if heading is None:
+        return True
+    return heading is own[0] and heading.level == top and sum(b.level == top for b in own) == 1
 
 
 _TITLE_WORDS = 15
@@ -217,8 +249,8 @@ def _title_line(block: Block) -> tuple[Block | None, Block | None]:
     if not words or len(words) > _TITLE_WORDS or text.endswith((".", ",", ";", "!", "?")) \
             or not (text[0].isupper() or text[0].isdigit()):
         return None, block
-    if _YEAR.search(text):
-        return None, block  # "December 1, 2023", "Published 2024-05-31": the date line, read as such
+    if _YEAR.search(text) or datefind.CLOCK_TIME.search(text):
+        return None, block  # "December 1, 2023", "Window: 4:06 pm – 4:38 pm": a date line, read as such
     key = section_key(text)
     if key is not None and (key != "summary" or len(words) < 3):
         return None, block  # "Summary", "Root cause:": a section, not the title

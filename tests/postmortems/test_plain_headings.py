@@ -116,3 +116,62 @@ def test_a_date_long_before_publication_is_history_not_the_incident():
     pm = parse("Published December 19, 2023\n\nWe took the service down today. Our original launch post from "
                "20.08.2021 describes the filters.\n", "2023-12-19-review.md")
     assert pm.started_at is None or pm.started_at.year == 2023
+
+
+# A provider's incident report: capitalised plain-line headings, the zone named once.
+PROVIDER_REPORT = """Incident Report: Elevated errors for the Blob API
+
+ISSUE SUMMARY
+
+On Tuesday, 14 October 2025, the Blob API returned errors in one region for two hours.
+
+DETAILED DESCRIPTION OF IMPACT
+
+On Tuesday, 14 October 2025 from 09:42 to 11:53 US/Pacific, a quarter of Blob API requests failed.
+
+ROOT CAUSE
+
+A new index build changed its file format, and replicas still on the old build could not load it.
+
+REMEDIATION AND PREVENTION
+
+Automated monitoring alerted engineers at 09:47, and the rollout was halted at 10:20.
+
+We are taking the following steps:
+- Keep the index format readable by the previous release.
+"""
+
+
+def test_capitalised_headings_and_a_zone_named_once():
+    pm = parse(PROVIDER_REPORT)
+    assert [key for _, _, key, _ in pm.headings][1:] == ["summary", "impact", "root_causes", "action_items"]
+    # 09:42 PDT on the 14th, not the 13th: a date alone is the day as written.
+    assert pm.started_at == datetime(2025, 10, 14, 16, 42, tzinfo=timezone.utc)
+    assert pm.resolved_at == datetime(2025, 10, 14, 18, 53, tzinfo=timezone.utc)
+    # The bare 09:47 later on is in the zone the text named.
+    assert pm.detected_at == datetime(2025, 10, 14, 16, 47, tzinfo=timezone.utc)
+    assert any("index format" in a.text for a in pm.action_items)
+
+
+def test_bold_labels_under_an_exported_title_and_a_labelled_incident_date(tmp_path):
+    from pipelines.warehouse.ingest import explain_file
+
+    page = tmp_path / "pir-142.html"
+    page.write_text("<html><head><title>PIR-142 Payment webhook delays</title></head><body>"
+                    "<p><strong>Incident date:</strong> 2025-06-03</p>"
+                    "<p><strong>Summary:</strong> Payment webhooks were delayed by up to 50 minutes.</p>"
+                    "<p><strong>Root Cause:</strong> The dispatcher retried a timing-out endpoint without backoff, "
+                    "and its queue filled up.</p>"
+                    "<p><strong>Resolution:</strong> We disabled retries for the endpoint and drained the queue.</p>"
+                    "</body></html>", encoding="utf-8")
+    pm = explain_file(page)[0].postmortem
+    assert pm.title == "PIR-142 Payment webhook delays"
+    assert pm.started_at == datetime(2025, 6, 3, tzinfo=timezone.utc) and pm.postmortem_published_at is None
+    assert [c.description for c in pm.root_causes] == [
+        "The dispatcher retried a timing-out endpoint without backoff, and its queue filled up."]
+    assert pm.summary == "Payment webhooks were delayed by up to 50 minutes."
+
+
+def test_a_sentence_that_introduces_a_list_is_not_a_heading():
+    doc = markdown.parse("Everything recovered by noon.\nThe following services were impacted:\n\n- Search\n")
+    assert promote_plain_headings(doc) is doc
