@@ -211,15 +211,32 @@ def statements(text: str) -> dict[str, str]:
         words = _WRITTEN_WORD.findall(clause)
         stop = [_is_stop(w) for w in words] + [True]  # the clause's end is a boundary
         for start in range(len(words)):
-            if stop[start] or (start and not stop[start - 1]):
+            # An adverb ("subsequently", "initially") leads into a statement, not a name.
+            if stop[start] or (start and not stop[start - 1]) or _ADVERB.fullmatch(words[start]):
                 continue
             for end in range(start + 2, min(start + MAX_STATEMENT_WORDS, len(words))):
-                # A possessive ("TensorFlow's") promises a noun the span leaves out.
-                if stop[end] or not stop[end + 1] or not any(stop[start:end]) or _POSSESSIVE.search(words[end]):
+                # A possessive ("TensorFlow's") promises a noun the span leaves out; a passive
+                # cut before the rest of its clause ("outage was triggered" of "... triggered by
+                # a switch update") leaves out what it was done by or to.
+                if stop[end] or not stop[end + 1] or not any(stop[start:end]) or _POSSESSIVE.search(words[end]) \
+                        or _ADVERB.fullmatch(words[end]) or (end + 1 < len(words) and _passive_end(words, end)):
                     continue
                 written = " ".join(words[start:end + 1])
                 found.setdefault(written.lower(), written)
     return found
+
+
+# Adverbs by their endings ("additionally", "subsequently", "previously", "possibly"), not
+# "supply", "family" or "daily": a name neither starts nor stops on one ("step was possibly").
+_ADVERB = re.compile(r"(?i)[a-z]{2,}(?:al|ent|ant|ous|ive|ed|ate|ful|ic|ib|ab)ly")
+_AUXILIARY = frozenset({"is", "are", "was", "were", "be", "been", "being", "not", "never"})
+
+
+def _passive_end(words: list[str], end: int) -> bool:
+    """The span ends on a participle after an auxiliary: "was triggered", "is not configured",
+    "was inadvertently released"."""
+    before = end - 1 - (end >= 2 and bool(_ADVERB.fullmatch(words[end - 1])))
+    return words[end].lower().endswith("ed") and words[before].lower() in _AUXILIARY
 
 
 def _content_stems(phrase: str) -> set[str]:

@@ -115,3 +115,15 @@ def test_without_a_recurring_phrase_the_closest_texts_stand_in():
              "Parking gate camera misread plates."]
     candidates = name_candidates(texts, [1])
     assert candidates and all(c in texts[1].lower() for c in candidates)
+
+
+def test_statements_neither_lead_in_with_an_adverb_nor_stop_before_what_a_passive_was_done_by():
+    found = statements("The outage was triggered by a switch update, and subsequently its API token leaked. "
+                       "The normalisation step was possibly skipped. The pull request was not reviewed.")
+    assert "outage was triggered" not in found  # cut before "by a switch update"
+    assert "outage was triggered by switch update" in found  # one-letter words are never kept
+    assert not any(s.startswith("subsequently") for s in found)
+    assert "normalisation step was possibly" not in found
+    assert "pull request was not reviewed" in found  # a passive that ends its clause is whole
+    assert "change was inadvertently released" not in statements("A change was inadvertently released to production.")
+    assert "supply chain was compromised" in statements("The supply chain was compromised.")  # not an adverb
