@@ -37,6 +37,12 @@ REQUIRED_SECTIONS = (
 )
 
 
+
+# Where a date comes without a clock time, as `date_sources` records it: a title names a day,
+# so does "Incident date: 2025-06-03"; minutes from such a date are not a duration.
+DAY_ONLY_TEXT = "text, day only"
+DAY_ONLY_SOURCES = ("title", DAY_ONLY_TEXT)
+
 @dataclass
 class Section:
     key: str

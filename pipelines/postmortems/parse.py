@@ -23,6 +23,7 @@ from pipelines.postmortems.front_matter import (
 )
 from pipelines.postmortems.model import (
     ACTION_STATUSES,
+    DAY_ONLY_TEXT,
     REQUIRED_SECTIONS,
     ActionItem,
     EvalGap,
@@ -940,16 +941,19 @@ def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | N
     if published:
         _set_date(pm, "postmortem_published_at", published[1].at, "text")
     for block in doc.blocks:
-        if block.kind not in ("paragraph", "item") or block.quoted or (published and block is published[0]):
+        if block.kind not in ("paragraph", "item", "table") or block.quoted or (published and block is published[0]):
             continue
-        for line in block.text.split("\n")[:20]:
+        # A table of fields says "Detected | 2025-09-08 10:15 UTC" where prose says "Detected: ...".
+        lines = [": ".join(row) for row in block.rows] if block.kind == "table" else block.text.split("\n")
+        for line in lines[:20]:
             plain = markdown.plain_text(line)
             if not _DATE_KEY.search(plain[:80]):
                 continue
             for found in datefind.find_datetimes(plain, default_year=year, zone=zone, limit=4):
                 keys = list(_DATE_KEY.finditer(plain[:found.start]))
                 if keys and found.start - keys[-1].end() < 25:
-                    _set_date(pm, _field_for(keys[-1].group("key")), found.at, "text")
+                    _set_date(pm, _field_for(keys[-1].group("key")), found.at,
+                              "text" if found.has_time else DAY_ONLY_TEXT)
     dated = [e for e in pm.timeline if e.at is not None]
     if dated:
         marked = next((e.at for e in dated if _marks_start(e.text)), None)
@@ -986,7 +990,7 @@ def _dates_from_text(pm: PostMortem, doc: markdown.Document, zone, year: int | N
                                                         limit=4)
                      if _could_be_incident_day(f.at, published, file_date)]
             if found:
-                _set_date(pm, "started_at", found[0].at, "text")
+                _set_date(pm, "started_at", found[0].at, "text" if found[0].has_time else DAY_ONLY_TEXT)
                 break
 
 

@@ -208,7 +208,7 @@ def promote_plain_headings(doc: Document) -> Document:
     for n, block in enumerate(doc.blocks):
         if block.kind == "heading" and not block.quoted:
             under = block
-        if block.quoted or block.kind not in ("paragraph", "item") or not _names_no_section(under, own, top):
+        if block.quoted or block.kind not in ("paragraph", "item", "table") or not _names_no_section(under, own, top):
             blocks.append(block)
             continue
         if n == 0 and not own and block.kind == "paragraph":
@@ -219,7 +219,8 @@ def promote_plain_headings(doc: Document) -> Document:
                 if block is None:
                     continue
         level = min(under.level + 1, 6) if under is not None else 2
-        split = _split_paragraph(doc, block, level) if block.kind == "paragraph" else _split_item(doc, block, level)
+        splitter = {"paragraph": _split_paragraph, "item": _split_item, "table": _field_table}[block.kind]
+        split = splitter(doc, block, level)
         changed = changed or len(split) != 1 or split[0] is not block
         blocks += split
     return Document(blocks, doc.lines, doc.first_line) if changed else doc
@@ -258,6 +259,22 @@ def _title_line(block: Block) -> tuple[Block | None, Block | None]:
     if not rest.strip():
         return title, None
     return title, Block("paragraph", block.line + 1, block.end_line, rest.strip())
+
+
+def _field_table(doc: Document, block: Block, level: int) -> list[Block]:
+    """A table of fields, two columns of name and value (Confluence's page properties: "Root
+    cause | The migration ..."): a row whose name names a section is that section, its value
+    the section's text, on the row's own line. The table stays, for the dates in its rows."""
+    if len(block.rows) < 2 or any(len(row) != 2 for row in block.rows):
+        return [block]
+    out = [block]
+    for i, (name, value) in enumerate(block.rows):
+        label = _inline_label(f"{_plain_heading_text(_EMPHASIS_MARKS.sub('', name).strip())}: {value.strip()}")
+        if label is None:
+            continue
+        line = block.line + i + (1 if i else 0)  # the delimiter row follows the header
+        out += [Block("heading", line, line, label[0], level, plain=True), Block("paragraph", line, line + 1, label[1])]
+    return out
 
 
 def _split_item(doc: Document, block: Block, level: int) -> list[Block]:
@@ -407,10 +424,11 @@ def split_sections(doc: Document, aliases: dict[str, str] | None = None, semanti
             if texts and is_nested:
                 texts.append("#" * h.level + " " + h.text)
                 blocks.append(Block("heading", h.line, h.line + 1, h.text, h.level))
-            if body_start == h.line:  # an inline label: its body starts on its own line
+            if body_start == h.line:
+                # An inline label ("Cause: ...", a field table's row): its body starts on its own
+                # line, beside the label, so its text is its blocks', not the lines'.
                 body = [b for b in doc.between(body_start, end) if not (b.kind == "heading" and b.line == h.line)]
-                texts.append("\n".join(filter(None, [body[0].text.split("\n")[0] if body else "",
-                                                      doc.source(body_start + 1, end)])))
+                texts.append("\n\n".join(b.text for b in body))
                 blocks += body
                 continue
             texts.append(doc.source(body_start, end))

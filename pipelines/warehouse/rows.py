@@ -7,7 +7,7 @@ from datetime import datetime, time
 import polars as pl
 
 from pipelines.postmortems.lint import Finding
-from pipelines.postmortems.model import PostMortem
+from pipelines.postmortems.model import DAY_ONLY_SOURCES, PostMortem
 
 _TS = pl.Datetime("us", "UTC")
 
@@ -64,15 +64,13 @@ def _minutes(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else round((b - a).total_seconds() / 60, 1)
 
 
-# Where a date comes with no clock time: a title names a day, not an hour.
-_DAY_ONLY_SOURCES = ("title",)
 
 
 def _duration(pm: PostMortem, start: str, end: str) -> float | None:
     """Minutes from `start` to `end`, or unknown: when either end is a bare day (a title's
     date would make every incident last 0 minutes) or the text contradicts itself (the end
     before the start)."""
-    if pm.date_sources.get(start) in _DAY_ONLY_SOURCES or pm.date_sources.get(end) in _DAY_ONLY_SOURCES:
+    if pm.date_sources.get(start) in DAY_ONLY_SOURCES or pm.date_sources.get(end) in DAY_ONLY_SOURCES:
         return None
     minutes = _minutes(getattr(pm, start), getattr(pm, end))
     return None if minutes is None or minutes < 0 else minutes

@@ -175,3 +175,37 @@ def test_bold_labels_under_an_exported_title_and_a_labelled_incident_date(tmp_pa
 def test_a_sentence_that_introduces_a_list_is_not_a_heading():
     doc = markdown.parse("Everything recovered by noon.\nThe following services were impacted:\n\n- Search\n")
     assert promote_plain_headings(doc) is doc
+
+
+# Confluence's incident template opens with a table of fields (page properties).
+FIELD_TABLE = """# PIR: Search indexing delays
+
+| Field | Value |
+|---|---|
+| Incident date | 2025-09-08 |
+| Detected | 2025-09-08 10:15 UTC |
+| Resolved | 2025-09-08 12:40 UTC |
+| Root cause | A schema migration added a column without a default, so the indexer rejected new documents. |
+| Owner | search-platform |
+
+## What happened
+
+New documents did not appear in search results for two and a half hours.
+"""
+
+
+def test_a_table_of_fields_gives_its_dates_and_sections():
+    from pipelines.warehouse.rows import postmortem_rows
+
+    pm = parse(FIELD_TABLE)
+    assert pm.detected_at == datetime(2025, 9, 8, 10, 15, tzinfo=timezone.utc)
+    assert pm.resolved_at == datetime(2025, 9, 8, 12, 40, tzinfo=timezone.utc)
+    assert [(c.line, c.description) for c in pm.root_causes] == [
+        (8, "A schema migration added a column without a default, so the indexer rejected new documents.")]
+    assert pm.summary == "New documents did not appear in search results for two and a half hours."
+    # "Incident date" names a day: it dates the incident, but minutes from its midnight are no duration.
+    assert pm.started_at == datetime(2025, 9, 8, tzinfo=timezone.utc)
+    row = postmortem_rows([pm], datetime(2025, 9, 9, tzinfo=timezone.utc))["postmortems"][0]
+    assert row["incident_date"].isoformat() == "2025-09-08"
+    assert row["minutes_to_detect"] is None and row["minutes_to_resolve"] is None
+    assert row["started_at_source"] == "text, day only"
