@@ -57,7 +57,7 @@ _DATE_FORMS = (
 # A date, then optionally a time (", 14:05", " at 5:32 PM", "T14:05:00Z") and a zone.
 DATE_TIME = re.compile(
     rf"\b(?P<date>{'|'.join(_DATE_FORMS)})"
-    rf"(?:(?:,?\s(?:at\s|@\s)?|T)(?P<time>{_TIME}))?"
+    rf"(?:(?:,?\s(?:at\s|@\s|[-–—]\s)?|T)(?P<time>{_TIME}))?"  # "Mar 12, 2025 - 15:02 UTC": a status page's
     rf"(?:\s?(?P<zone>{_ZONE}))?(?![\w/-])",
     re.I,
 )

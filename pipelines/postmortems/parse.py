@@ -128,6 +128,10 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
     pm.timeline = parse_timeline(sections.get("timeline"), pm.started_at, zone=zone, default_year=reference_year,
                                  first_day=first_day)
     _no_events_after_publication(pm.timeline, published)
+    updates: set[int] = set()  # lines of a status page's updates: narration, not commitments
+    if not pm.timeline and front is None:
+        pm.timeline = prose.status_updates(doc, zone=zone, default_year=reference_year)
+        updates = {e.line for e in pm.timeline}
     if not pm.timeline and front is None:
         pm.timeline = prose.narrative_events(doc, sections, zone=zone, default_year=reference_year)
     pm.root_causes = parse_root_causes(sections.get("root_causes"), free_form=front is None)
@@ -148,7 +152,7 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
         taken = {a.line for a in pm.action_items if a.line}
         if not any(a.kind == "systemic" for a in pm.action_items):
             # A sentence already read as an action (under "Mitigation") is not a second one.
-            found = [a for a in prose.actions_from_text(doc, sections) if a.line not in taken]
+            found = [a for a in prose.actions_from_text(doc, sections) if a.line not in taken | updates]
             for seq, action in enumerate(found, start=len(pm.action_items) + 1):
                 action.seq = seq
             pm.action_items += found

@@ -560,3 +560,47 @@ def narrative_events(doc: Document, sections: dict[str, Section], *, zone=None,
             last = at
             events.append(TimelineEvent(len(events) + 1, at, sentence, classify_event(sentence), line))
     return events
+
+
+# --------------------------------------------------------------------------------------
+# A status page's update log
+
+# Status pages (Atlassian Statuspage, instatus, the AI providers' own) publish an incident as
+# updates, newest first: "Resolved - This incident has been resolved.", then the update's
+# date line "Mar 12, 2025 - 15:02 UTC" (or "Posted ..."). The update states are the
+# product's fixed words, and say what kind of event each update is.
+_UPDATE_STATE = re.compile(r"^\W{0,4}(?P<state>investigating|identified|monitoring|update|resolved|postmortem|"
+                           r"post-mortem|completed|verifying|in progress|scheduled)\b[^\w\n]{0,4}(?:\s[-–—:]\s?|\n|$)", re.I)
+_STATE_KIND = {"investigating": "detection", "identified": "diagnosis", "monitoring": "mitigation",
+               "verifying": "mitigation", "resolved": "resolution", "completed": "resolution"}
+_MIN_UPDATES = 2
+
+
+def status_updates(doc: Document, *, zone=None, default_year: int | None = None) -> list[TimelineEvent]:
+    """The events of a status page's update log, oldest first: each block that opens with an
+    update state and carries a date with a clock time (its own line, or the block's next
+    paragraph) is one event, its text without the state and the date line. Fewer than two
+    such updates are no log."""
+    zone = zone or timezone.utc
+    blocks = [b for b in doc.blocks if b.kind == "paragraph" and not b.quoted]
+    events: list[tuple[datetime, str, str, int]] = []
+    for i, block in enumerate(blocks):
+        state = _UPDATE_STATE.match(block.text)
+        if state is None:
+            continue
+        lines = block.text.split("\n")
+        following = blocks[i + 1].text.split("\n") if i + 1 < len(blocks) else []
+        stamped = [(n, found) for n, line in enumerate(lines + following[:1])
+                   for found in datefind.find_datetimes(plain_text(line), default_year=default_year, zone=zone,
+                                                        limit=1) if found.has_time]
+        if not stamped:
+            continue
+        n, found = stamped[-1]
+        body = [line for k, line in enumerate(lines) if k != n]
+        text = plain_text(" ".join(body)[state.end():] if body else "") or state.group("state").capitalize()
+        kind = _STATE_KIND.get(state.group("state").lower()) or classify_event(text)
+        events.append((found.at, text, kind, block.line))
+    if len(events) < _MIN_UPDATES:
+        return []
+    events.sort(key=lambda e: (e[0], e[3]))
+    return [TimelineEvent(seq, at, text, kind, line) for seq, (at, text, kind, line) in enumerate(events, start=1)]

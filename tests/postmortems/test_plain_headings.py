@@ -209,3 +209,31 @@ def test_a_table_of_fields_gives_its_dates_and_sections():
     assert row["incident_date"].isoformat() == "2025-09-08"
     assert row["minutes_to_detect"] is None and row["minutes_to_resolve"] is None
     assert row["started_at_source"] == "text, day only"
+
+
+# A status page's update log, pasted: newest first, each update's date on its own line.
+STATUS_LOG = """Degraded transcription latency
+
+Resolved - This incident has been resolved.
+Apr 2, 2026 - 09:55 UTC
+
+Monitoring
+We rolled back the audio decoder release and latency is back to normal.
+Posted Apr 2, 2026 - 09:31 UTC
+
+Identified - The latency came from a decoder release that disabled batching.
+Apr 2, 2026 - 09:12 UTC
+
+Investigating - We are investigating slow transcription requests.
+Apr 2, 2026 - 08:47 UTC
+"""
+
+
+def test_a_status_page_update_log_is_the_timeline_oldest_first():
+    pm = parse(STATUS_LOG)
+    assert [(e.at.strftime("%H:%M"), e.kind) for e in pm.timeline] == [
+        ("08:47", "detection"), ("09:12", "diagnosis"), ("09:31", "mitigation"), ("09:55", "resolution")]
+    assert pm.timeline[2].text == "We rolled back the audio decoder release and latency is back to normal."
+    assert pm.detected_at == datetime(2026, 4, 2, 8, 47, tzinfo=timezone.utc)
+    assert pm.resolved_at == datetime(2026, 4, 2, 9, 55, tzinfo=timezone.utc)
+    assert not any("rolled back" in a.text for a in pm.action_items)  # an update tells, it does not commit
