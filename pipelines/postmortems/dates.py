@@ -8,6 +8,7 @@ bounded regular expressions and parsed by python-dateutil with explicit time-zon
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -124,6 +125,8 @@ _DOTTED_DATE = re.compile(r"([0-3]?\d)\.([01]?\d)\.(\d{4})$")
 _PLAIN_TIME = re.compile(r"(\d{1,2}):(\d\d)(?::(\d\d))?$")
 
 
+# A timeline repeats its day on every entry, and dateutil costs ~0.2 ms a call: parsed once.
+@functools.lru_cache(maxsize=4096)
 def _parse(date_text: str, time_text: str | None, zone, default: datetime) -> tuple[datetime, bool] | None:
     # The common case, "2026-03-02" with "14:05", needs no general parser (ingest parses
     # thousands of timeline entries; dateutil costs ~0.2 ms each).

@@ -94,6 +94,10 @@ ADVERSARIAL_FILES = {
         ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]"
                                                    for i in range(1, 9)]) + "\ntags: *a8\n---\n# T\n"),
     "long front-matter value": lambda n: "---\nid: PM-2026-001\ntitle: " + "x" * n + "\n---\n# T\n",
+    # No Markdown headings: the plain-line readers (headings, labels, field tables, update logs) run.
+    "plain-line headings": lambda n: "Root Cause\nThe cache.\nCause: the cache was stale.\n" * (n // 50),
+    "status updates": lambda n: "Investigating - x\nMar 12, 2025 - 15:02 UTC\n\n" * (n // 44),
+    "field table rows": lambda n: "| Field | Value |\n|---|---|\n" + "| Root cause | the cache |\n" * (n // 26),
 }
 FILE_STAGES = {
     "parse.parse_bytes": "pipelines.postmortems.parse:parse_bytes",
