@@ -475,7 +475,7 @@ def actions_in_section(section: Section, start_seq: int = 1) -> list[ActionItem]
     """An action section written as prose: one item per commitment sentence."""
     items: list[ActionItem] = []
     for line, sentence in sentences_of(section):
-        if is_commitment(sentence):
+        if is_commitment(sentence) and not _commits_to_nothing(sentence):
             items += _action_items(sentence, line, start_seq + len(items))
     return items
 
@@ -486,12 +486,28 @@ _NARRATED = re.compile(r"^(?:when|while|if|had)\b|\bwould have\b|\bover the (?:n
                        r"(?:few )?(?:hours|minutes)\b", re.I)
 
 
+# Sentences in the shape of a commitment that commit to nothing about the system: telling the
+# reader ("We want to provide you with some additional information ...") and announcing the
+# actions without naming one ("We have taken several actions to prevent a recurrence.").
+_TELLS_THE_READER = re.compile(r"\b(?:provide|share|give|offer)\b[^.]{0,40}\b(?:information|details|update|"
+                               r"overview|account|summary|explanation|insight)\b|\bwe (?:want|would like) to "
+                               r"(?:explain|apologi[sz]e|thank|share|describe)\b", re.I)
+_ANNOUNCES_ACTIONS = re.compile(r"\b(?:several|a number of|a series of|the following|some|multiple|a few|many|various|"
+                                r"a set of)\s(?:\w+\s)?(?:actions|steps|changes|measures|improvements|"
+                                r"remediations)\b(?![^.]{0,200}\b(?:including|such as)\b)", re.I)
+
+
+def _commits_to_nothing(sentence: str) -> bool:
+    return bool(_TELLS_THE_READER.search(sentence) or _ANNOUNCES_ACTIONS.search(sentence))
+
+
 def actions_from_text(doc: Document, sections: dict[str, Section], start_seq: int = 1) -> list[ActionItem]:
     """No action section: commitments made in the prose of the sections about the fix and
     the future, else anywhere in the text."""
     items: list[ActionItem] = []
     for key, line, sentence in _all_sentences(doc, sections):
-        if key in ("timeline", *SKIPPED_SECTIONS) or not is_commitment(sentence) or sentence.rstrip().endswith(":"):
+        if key in ("timeline", *SKIPPED_SECTIONS) or not is_commitment(sentence) or sentence.rstrip().endswith(":") \
+                or _commits_to_nothing(sentence):
             continue
         if key not in ACTION_SECTIONS and (not re.search(r"\bwe\b|\bour\b", sentence, re.I)
                                            or _NARRATED.search(sentence) or datefind.CLOCK_TIME.search(sentence)):

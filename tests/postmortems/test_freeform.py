@@ -439,3 +439,15 @@ def test_a_recovery_that_started_is_not_the_start_of_the_incident():
 """
     pm = parse(text)
     assert (pm.started_at.strftime("%H:%M"), pm.resolved_at.strftime("%H:%M")) == ("09:15", "09:40")
+
+
+def test_telling_the_reader_and_announcing_actions_are_not_actions():
+    pm = parse("# Summary of the queue event\n\n"
+               "We want to provide you with some additional information about the disruption on 3 March 2026.\n\n"
+               "We have taken several actions to prevent a recurrence. We disabled the scaling job that "
+               "triggered the event, and we will add throttling to the gateway.\n\n"
+               "We have made a number of changes, including a retry budget for every client.\n")
+    texts = [a.text for a in pm.action_items]
+    assert not any("additional information" in t or "several actions" in t for t in texts)
+    assert any("disabled the scaling job" in t for t in texts)
+    assert any("retry budget" in t for t in texts)  # announced with what they are: kept
