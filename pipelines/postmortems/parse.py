@@ -169,7 +169,8 @@ def parse_text(text: str, source_path: str, digest: str | None = None,
         pm.severity = pm.severity or (f"SEV{severity.group(1)}" if severity else None)
 
     pm.headings = [(h.line, h.text, h.key, h.how) for h in headings]
-    pm.notes = parse_notes(pm)
+    dropped = _dates_after_today(pm, datetime.now(timezone.utc)) if front is None else []
+    pm.notes = parse_notes(pm) + dropped
     pm.missing_sections = missing_sections(pm)
     pm.completeness = round(1 - len(pm.missing_sections) / len(REQUIRED_SECTIONS), 3)
     return ParsedFile(source_path, digest, pm, problems)
@@ -1031,6 +1032,26 @@ def parse_notes(pm: PostMortem) -> list[tuple[int | None, str, str]]:
 
 
 _NOTED_SECTIONS = ("summary", "root_causes", "action_items", "timeline", "eval_gap", "mitigation")
+
+
+def _dates_after_today(pm: PostMortem, now: datetime) -> list[tuple[int | None, str, str]]:
+    """Dates read from a free-form text that lie after today (a year mistyped, an example's
+    "2077"): not the incident's, so not used; each is a note saying where it came from.
+    Front matter is the author's own statement, and lint checks it."""
+    notes = []
+    for key, label in (("started_at", "start"), ("detected_at", "detection"), ("mitigated_at", "mitigation"),
+                       ("resolved_at", "resolution"), ("postmortem_published_at", "publication")):
+        value = getattr(pm, key)
+        if value is not None and value > now + timedelta(days=1):
+            source = pm.date_sources.pop(key, "text")
+            setattr(pm, key, None)
+            notes.append((None, "future_date", f"{label} date {value:%Y-%m-%d} (from {source}) is after today; "
+                                               "not used: check the year"))
+    if pm.file_date is not None and pm.file_date > (now + timedelta(days=1)).date():
+        notes.append((None, "future_date", f"the date in the file name, {pm.file_date:%Y-%m-%d}, is after today; "
+                                           "not used"))
+        pm.file_date = None
+    return notes
 
 
 # --------------------------------------------------------------------------------------

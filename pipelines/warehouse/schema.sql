@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS parse_notes (
     incident_id VARCHAR,
     source_path VARCHAR,
     line        INTEGER,
-    kind        VARCHAR,   -- unmapped_heading | heading_by_meaning | empty_section | no_start_date
+    kind        VARCHAR,   -- unmapped_heading | heading_by_meaning | empty_section | no_start_date | future_date
     detail      VARCHAR
 );
 

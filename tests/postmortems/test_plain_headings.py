@@ -237,3 +237,11 @@ def test_a_status_page_update_log_is_the_timeline_oldest_first():
     assert pm.detected_at == datetime(2026, 4, 2, 8, 47, tzinfo=timezone.utc)
     assert pm.resolved_at == datetime(2026, 4, 2, 9, 55, tzinfo=timezone.utc)
     assert not any("rolled back" in a.text for a in pm.action_items)  # an update tells, it does not commit
+
+
+def test_a_date_after_today_is_noted_and_not_used():
+    pm = parse("# Example outage report\n\nOn April 30, 2077 at 18:19 UTC the API failed. It recovered at 19:58 UTC.\n")
+    assert pm.started_at is None and pm.resolved_at is None
+    kinds = [kind for _, kind, _ in pm.notes]
+    assert kinds.count("future_date") >= 1 and "no_start_date" in kinds
+    assert any("2077-04-30" in detail and "check the year" in detail for _, _, detail in pm.notes)
