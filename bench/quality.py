@@ -143,8 +143,9 @@ def load_labelled(labelled_set: LabelledSet) -> Labelled:
     rows = [row for row in _rows(labelled_set) if row["label"] not in labelled_set.dropped_labels]
     label_counts = collections.Counter(row["label"] for row in rows)
     rows = [row for row in rows if label_counts[row["label"]] >= MIN_ITEMS_PER_LABEL]
-    # AVID's label_name is "CWE-367 Time-of-check ..."; the id says nothing a name could match.
-    names = {row["label"]: re.sub(r"^CWE-\d+\s*", "", row.get("label_name") or row["label"]) for row in rows}
+    # AVID's label_name is "CWE-367 Time-of-check ..." or "CWE-122: Heap-based ..."; the id says
+    # nothing a name could match.
+    names = {row["label"]: re.sub(r"^CWE-\d+:?\s*", "", row.get("label_name") or row["label"]) for row in rows}
     return Labelled([row["text"] for row in rows], np.array([row["label"] for row in rows]), names,
                     [row["incident"] for row in rows])
 def load_embedder(spec: str):
