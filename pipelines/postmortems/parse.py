@@ -454,7 +454,9 @@ def parse_root_causes(section: Section | None, free_form: bool = False) -> list[
             else:
                 pending.append((line, list(item_lines)))
         for line, item_lines in pending:
-            head = item_lines[0]
+            question, head = prose.split_question(item_lines[0])
+            if question is not None and prose.is_gap(question):
+                continue  # "Why was this not caught? ...": its answer is an eval gap, not a cause
             bold = re.match(r"^\*\*(.+?)\*\*[:.]?\s*(.*)$", head)
             tag = re.match(r"^(\[[\w -]+\])\s*(.*)$", head)
             title, first = (bold.group(1), bold.group(2)) if bold else (tag.group(1), tag.group(2)) if tag else ("", head)

@@ -380,12 +380,33 @@ def causes_from_text(doc: Document, sections: dict[str, Section]) -> list[RootCa
 
 
 def gaps_from_text(doc: Document, sections: dict[str, Section]) -> list[EvalGap]:
-    """Sentences saying why tests, evals, review, monitoring or drills did not catch it."""
-    found = [(line, s) for key, line, s in _all_sentences(doc, sections)
-             if key not in ("action_items", "mitigation", "timeline", *SKIPPED_SECTIONS) and is_gap(s)
-             and not is_promise(s)
-             and not s.rstrip().endswith(":")]
+    """Sentences saying why tests, evals, review, monitoring or drills did not catch it. A
+    question is never the gap itself: asked about a miss ("Why did the canary not catch
+    it?"), the sentence answering it is the gap, whatever words it uses."""
+    found = []
+    sentences = list(_all_sentences(doc, sections))
+    for n, (key, line, sentence) in enumerate(sentences):
+        if key in ("action_items", "mitigation", "timeline", *SKIPPED_SECTIONS) or sentence.rstrip().endswith(":"):
+            continue
+        if sentence.rstrip().endswith("?"):
+            answer = sentences[n + 1] if n + 1 < len(sentences) else None
+            if is_gap(sentence) and answer is not None and answer[0] == key and 0 <= answer[1] - line <= 1 \
+                    and not answer[2].rstrip().endswith("?"):
+                found.append((answer[1], answer[2]))
+            continue
+        if is_gap(sentence) and not is_promise(sentence) and (line, sentence) not in found:
+            found.append((line, sentence))
     return [EvalGap(i, s, "analysis", line) for i, (line, s) in enumerate(found, start=1)]
+
+
+_LEADING_QUESTION = re.compile(r"^\s{0,3}(?P<question>(?:why|how|what|when)\b[^?\n]{0,300}\?)\s*", re.I)
+
+
+def split_question(text: str) -> tuple[str | None, str]:
+    """("Why did checkouts fail?", "The tax service returned 500 ...") for a "Five whys"
+    point that asks and then answers; (None, text) for any other."""
+    m = _LEADING_QUESTION.match(text)
+    return (m.group("question"), text[m.end():]) if m and text[m.end():].strip() else (None, text)
 
 
 def merge_gaps(from_causes: list[EvalGap], from_text: list[EvalGap], limit: int = 8) -> list[EvalGap]:

@@ -451,3 +451,15 @@ def test_telling_the_reader_and_announcing_actions_are_not_actions():
     assert not any("additional information" in t or "several actions" in t for t in texts)
     assert any("disabled the scaling job" in t for t in texts)
     assert any("retry budget" in t for t in texts)  # announced with what they are: kept
+
+
+def test_five_whys_answers_are_the_causes_and_a_why_missed_answer_is_a_gap():
+    pm = parse("# Postmortem: checkout errors\n\n## Five whys\n"
+               "1. Why did checkouts fail? The tax service returned 500 for gift card orders.\n"
+               "2. Why did it return 500? A rounding routine divided by a taxable amount of zero.\n"
+               "3. Why did the canary not catch it? Gift card orders are under 1% of traffic.\n")
+    assert [c.description for c in pm.root_causes] == [
+        "The tax service returned 500 for gift card orders.", "A rounding routine divided by a taxable amount of zero."]
+    gaps = [g.text for g in pm.eval_gaps]
+    assert "Gift card orders are under 1% of traffic." in gaps
+    assert not any(g.endswith("?") for g in gaps)
