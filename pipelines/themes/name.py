@@ -149,6 +149,7 @@ _WRITTEN_WORD = re.compile(r"(?u)\b[a-zA-Z]{2,}(?:['\u2019][a-zA-Z]{1,2})?(?:[-_
 
 
 _POSSESSIVE = re.compile(r"['\u2019]s?$")
+_TAKEN_OUT = "Xtakenoutx"  # stands in for an id or number in `statements`: a content word, never kept
 
 
 def _words(clause: str) -> list[str]:
@@ -207,7 +208,10 @@ def statements(text: str) -> dict[str, str]:
     sizes" is no statement); lower-cased -> as written. "The actual pod was not replaced"
     gives "actual pod was not replaced"."""
     found: dict[str, str] = {}
-    for clause in _clauses(_NOISE.sub(" ", text)):
+    # An id or a number taken out stays a word no span may hold or stop before: "file with more
+    # than 200 features" gives no "file with more than features", "files had different md5
+    # sums" no "files had different".
+    for clause in _clauses(_NOISE.sub(f" {_TAKEN_OUT} ", text)):
         words = _WRITTEN_WORD.findall(clause)
         stop = [_is_stop(w) for w in words] + [True]  # the clause's end is a boundary
         for start in range(len(words)):
@@ -220,6 +224,8 @@ def statements(text: str) -> dict[str, str]:
                 # a switch update") leaves out what it was done by or to.
                 if stop[end] or not stop[end + 1] or not any(stop[start:end]) or _POSSESSIVE.search(words[end]) \
                         or _ADVERB.fullmatch(words[end]) or (end + 1 < len(words) and _passive_end(words, end)):
+                    continue
+                if _TAKEN_OUT in words[start:end + 1]:
                     continue
                 written = " ".join(words[start:end + 1])
                 found.setdefault(written.lower(), written)

@@ -127,3 +127,9 @@ def test_statements_neither_lead_in_with_an_adverb_nor_stop_before_what_a_passiv
     assert "pull request was not reviewed" in found  # a passive that ends its clause is whole
     assert "change was inadvertently released" not in statements("A change was inadvertently released to production.")
     assert "supply chain was compromised" in statements("The supply chain was compromised.")  # not an adverb
+
+
+def test_a_statement_never_spans_a_number_taken_out():
+    found = statements("The bad file had more than 200 features after the change.")
+    assert "bad file had more than features" not in found and not any("than features" in f for f in found)
+    assert "files had different" not in statements("The files had different md5 sums.")  # cut before its noun
