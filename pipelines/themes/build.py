@@ -334,14 +334,15 @@ def _write_action_links(con, theme_set: str, items: pl.DataFrame, vectors: np.nd
     return embedded
 
 
-# What build_themes reads: the items' source rows, the systemic action items it links, and the
+# What build_themes reads: the items' source rows, the systemic action items it links (only
+# those: an edited eval-case or immediate action item changes no theme table), and the
 # previous run's state (themes keep their ids by matching against it). Vectors are keyed by
 # text hash and model and never change for a key, so the items' texts stand for them.
 THEME_BUILD_READS = {
     "root_causes": "SELECT cause_id, incident_id, seq, title, description, category FROM root_causes",
     "eval_gaps": "SELECT gap_id, incident_id, seq, text FROM eval_gaps",
     "postmortems": "SELECT incident_id, incident_date FROM postmortems",
-    "action_items": "SELECT action_id, incident_id, kind, text FROM action_items",
+    "action_items": "SELECT action_id, incident_id, text FROM action_items WHERE kind = 'systemic'",
     "theme_items": "theme_items",
     "theme_assignments": "theme_assignments",
     "themes": "themes",
