@@ -14,7 +14,6 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.themes.cluster import ThemeClusterer
 from pipelines.themes.embed import Embedder
 from pipelines.themes.vectors import nearest_centroid, unit_rows
 from pipelines.warehouse.db import insert_frame, query_frame
@@ -144,6 +143,8 @@ def similar_to_new(con: duckdb.DuckDBPyConnection, embedder: Embedder, cause_tex
     """For a post-mortem file: the closest past incidents at or above `floor`, and the
     root-cause theme each of its causes would join (or none, below `theme_floor`). A file
     already in the warehouse (same `content_hash`) is recognised and never its own match."""
+    from pipelines.themes.cluster import ThemeClusterer  # scikit-learn: only when a file is compared
+
     theme_floor = ThemeClusterer().similarity_floor if theme_floor is None else theme_floor
     itself = None
     if content_hash:
