@@ -349,8 +349,9 @@ def write_eval_exports(con: duckdb.DuckDBPyConnection, out_dir: Path, formats=FO
         changed = write_text(paths[name], text, (clean_copies or {}).get(name)) or changed
     if cache is not None and (rendered or len(entries) != len(cached)):
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        Path(cache).write_text(json.dumps({"code": code_fingerprint(), "formats": formats,
-                                           "incidents": dict(entries)}, ensure_ascii=False), encoding="utf-8")
+        with Path(cache).open("w", encoding="utf-8") as out:  # streamed: no second copy of every piece
+            json.dump({"code": code_fingerprint(), "formats": formats, "incidents": dict(entries)}, out,
+                      ensure_ascii=False)
     first = next(iter(files))
     return EvalExport(paths.get(EVAL_CASES_FILE, paths[first]), paths.get(MISSING_FILE, paths[first]),
                       sum(e["case"] for _, e in entries), sum(e["stub"] for _, e in entries), changed, paths,
