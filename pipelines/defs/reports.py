@@ -28,7 +28,8 @@ from pipelines.defs.themes import THEME_TABLES
 from pipelines.reports.delivery import deliver_report, delivery_log, webhook_url
 from pipelines.reports.evals import EXPORT_FILES, write_eval_exports
 from pipelines.reports.external import ExternalConfig, export_external_postmortems
-from pipelines.reports.outputs import clear, drop_published, publish_tree, report_quarters, report_weeks
+from pipelines.reports.outputs import clean_copy, clear, drop_published, output_path, publish_tree, record_clean, \
+    report_quarters, report_weeks, safe_stem
 from pipelines.reports.periods import Quarter, Week, latest_complete_quarter, latest_complete_week
 from pipelines.reports.incremental import plan_reports, write_plan
 from pipelines.reports.quarterly import build_quarterly_report
@@ -41,6 +42,7 @@ from pipelines.warehouse.fingerprints import (
     file_fingerprint,
     record_reports,
     record_step,
+    stored_reports,
     stored_step,
     warehouse_fingerprint,
 )
@@ -189,16 +191,25 @@ def external_postmortems(warehouse: Warehouse, report_outputs: ReportOutputs) ->
                                                    report_outputs.external_config)
         if unchanged:
             return dg.MaterializeResult(metadata={"inputs_unchanged": True})
+        # Per post-mortem: one whose inputs are those its published file was made from is not
+        # rendered again (recorded by published_reports, like the period reports).
+        published_dir = Path(report_outputs.exports_dir)
+        published = {incident_id: fp for incident_id, fp in stored_reports(con, "external").items()
+                     if output_path(published_dir / "external", incident_id, ".md").is_file()}
         result = export_external_postmortems(con, report_outputs.staged_exports,
-                                             ExternalConfig.load(report_outputs.external_config))
-    published = [str(path.relative_to(report_outputs.staged_exports)) for path in result.exported.values()]
+                                             ExternalConfig.load(report_outputs.external_config), published=published)
+    exported = sorted([*result.exported, *result.unchanged])
     dropped = drop_published(staging, Path(report_outputs.exports_dir) / "external")
-    _write_manifest(report_outputs, "external_postmortems",
-                    {"exported": sorted(result.exported), "refused": result.refused, "published": published,
-                     "inputs_step": "external_postmortems", "inputs_fingerprint": fingerprint})
+    _write_manifest(report_outputs, "external_postmortems", {
+        "exported": exported, "refused": result.refused,
+        "published": [f"external/{safe_stem(incident_id)}.md" for incident_id in exported],
+        "kind": "external", "fingerprints": {i: fp for i, fp in result.fingerprints.items() if i in result.exported},
+        "inputs_step": "external_postmortems", "inputs_fingerprint": fingerprint})
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(result.exported),
-        "exported": dg.MetadataValue.json(sorted(result.exported)),
+        "dagster/row_count": len(exported),
+        "exported": dg.MetadataValue.json(exported),
+        "rendered": len(result.exported) + len(result.refused),
+        "unchanged_not_rendered": len(result.unchanged),
         "refused": dg.MetadataValue.json(result.refused),
         "inputs_unchanged": False,
         "same_as_published_not_staged": dropped,
@@ -215,6 +226,18 @@ def _export_unchanged(con, report_outputs: ReportOutputs, name: str, config_file
     unchanged = (fingerprint == stored_step(con, name) and "published" in previous
                  and all((Path(report_outputs.exports_dir) / rel).is_file() for rel in previous["published"]))
     return unchanged, fingerprint
+
+
+def _clean_copies(con, report_outputs: ReportOutputs) -> dict[str, str]:
+    """Eval export file name -> the text of its published copy, when that copy is what passed
+    the scan (clean_copy): a staged file need only be scanned where it differs from it."""
+    copies = {name: clean_copy(con, Path(report_outputs.exports_dir) / name) for name in EXPORT_FILES}
+    return {name: text for name, text in copies.items() if text is not None}
+
+
+def staged_clean_copies(con, report_outputs: ReportOutputs) -> dict[Path, str]:
+    """The same, keyed by the staged file's path (for the scans of the staged files)."""
+    return {report_outputs.staged_exports / name: text for name, text in _clean_copies(con, report_outputs).items()}
 
 
 @dg.asset(
@@ -234,7 +257,10 @@ def eval_cases_export(warehouse: Warehouse, report_outputs: ReportOutputs) -> dg
         unchanged, fingerprint = _export_unchanged(con, report_outputs, "eval_cases_export")
         if unchanged:
             return dg.MaterializeResult(metadata={"inputs_unchanged": True})
-        export = write_eval_exports(con, staging)
+        # Each incident's pieces are kept next to the manifests (never published), and each file
+        # is scanned where it differs from its published, already checked copy.
+        export = write_eval_exports(con, staging, cache=report_outputs.manifest("eval_cases_pieces"),
+                                    clean_copies=_clean_copies(con, report_outputs))
     _write_manifest(report_outputs, "eval_cases_export", {
         "files": [str(p) for p in export.files.values()], "published": sorted(export.files),
         "inputs_step": "eval_cases_export", "inputs_fingerprint": fingerprint})
@@ -243,6 +269,7 @@ def eval_cases_export(warehouse: Warehouse, report_outputs: ReportOutputs) -> dg
     return dg.MaterializeResult(metadata={
         "dagster/row_count": export.cases,
         "inputs_unchanged": False,
+        "incidents_rendered": export.rendered,
         "same_as_published_not_staged": dropped,
         "incidents_without_eval_case": export.without_case,
         "held_back": dg.MetadataValue.json(export.held_back),
@@ -266,7 +293,9 @@ def published_reports(context: dg.AssetExecutionContext, warehouse: Warehouse,
     # asset on its own can never publish a staged file that failed its check. (The manifests
     # next to the staged folders are never published: their fingerprints are not scanned.)
     staged = [report_outputs.staged_reports, report_outputs.staged_exports]
-    leaks = scan_files([p for folder in staged if folder.exists() for p in folder.rglob("*") if p.is_file()])
+    with warehouse.connect() as con:
+        clean = staged_clean_copies(con, report_outputs)
+    leaks = scan_files([p for folder in staged if folder.exists() for p in folder.rglob("*") if p.is_file()], clean)
     if leaks:
         raise dg.Failure("staged outputs contain unredacted sensitive data; nothing was published",
                          metadata={"files": dg.MetadataValue.json({f: describe(m) for f, m in leaks.items()})})
@@ -280,6 +309,9 @@ def published_reports(context: dg.AssetExecutionContext, warehouse: Warehouse,
                 record_reports(con, manifest["kind"], manifest.get("fingerprints", {}))
             if manifest.get("inputs_step"):
                 record_step(con, manifest["inputs_step"], manifest["inputs_fingerprint"])
+        for path in changed:  # scanned above: the next change to them is scanned where it differs
+            if path.parent == exports_dir and path.name in EXPORT_FILES:
+                record_clean(con, path)
     headlines = {"weekly": manifests["weekly_report"].get("headline"),
                  "quarterly": manifests["quarterly_retrospective"].get("headline")}
     metadata = {"files_changed": len(changed), "reports_dir": dg.MetadataValue.path(str(reports_dir)),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from pipelines.postmortems.sensitive import find_sensitive
 from pipelines.reports.data import records, relation_exists, themes_available
 from pipelines.reports.outputs import ensure_inside, write_text
 from pipelines.reports.redact import describe, mask_sensitive
+from pipelines.warehouse.fingerprints import code_fingerprint, digest
 
 FORMATS = ("inspect", "promptfoo", "jsonl")
 EVAL_CASES_FILE = "eval_cases.jsonl"
@@ -62,6 +64,7 @@ class EvalExport:
     changed: bool
     files: dict[str, Path] = field(default_factory=dict)  # file name -> path, every file written
     held_back: dict[str, str] = field(default_factory=dict)  # incident id -> why it is not in the export
+    rendered: int = 0  # incidents whose pieces were rendered (the others came from the cache)
 
 
 def failing_input(sample: str | None) -> str | None:
@@ -83,8 +86,11 @@ def _first_themes(con: duckdb.DuckDBPyConnection, theme_set: str, item_table: st
     return themes
 
 
-def eval_case_records(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[dict]]:
-    """(cases, incidents without one): plain dicts, every text already masked."""
+def _incident_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Per incident, in incident order, everything its eval case and stub are made from (raw,
+    not yet masked): its post-mortem's fields, its themes, samples, gap analysis and whether
+    its named case is missing from the eval suite. One incident's case depends on nothing
+    else, so these inputs are also what its fingerprint is taken over."""
     has_themes = themes_available(con)
     themes = _first_themes(con, "root_cause", "root_causes", "cause_id") if has_themes else {}
     gap_themes = _first_themes(con, "eval_gap", "eval_gaps", "gap_id") if has_themes else {}
@@ -100,41 +106,58 @@ def eval_case_records(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[
     absent = {r["incident_id"]: r for r in records(con, """
         SELECT incident_id, promised_case, owner FROM eval_case_status WHERE status = 'missing'""")} \
         if relation_exists(con, "eval_case_status") else {}
-    cases, missing = [], []
-    for pm in records(con, """
+    return {pm["incident_id"]: {
+        "postmortem": pm, "themes": themes.get(pm["incident_id"], []), "gaps": gap_themes.get(pm["incident_id"], []),
+        "samples": samples.get(pm["incident_id"], []), "gap_analysis": gap_analysis.get(pm["incident_id"], []),
+        "absent": absent.get(pm["incident_id"])} for pm in records(con, """
             SELECT incident_id, title, severity, team, quarter, status, new_eval_case_id, new_eval_case_checks
-            FROM postmortems ORDER BY incident_id"""):
-        incident_id = pm["incident_id"]
-        incident_themes, incident_gaps = themes.get(incident_id, []), gap_themes.get(incident_id, [])
-        examples = [mask_sensitive(text) for text in samples.get(incident_id, [])]
-        common = {
-            "incident_id": incident_id,
-            "title": mask_sensitive(pm["title"] or ""),
-            "severity": pm["severity"],
-            "quarter": pm["quarter"],
-            "theme_id": incident_themes[0]["theme_id"] if incident_themes else None,
-            "theme": incident_themes[0]["name"] if incident_themes else None,
-            "eval_gap_theme_id": incident_gaps[0]["theme_id"] if incident_gaps else None,
-            "eval_gap_theme": incident_gaps[0]["name"] if incident_gaps else None,
-            "failing_input": next((x for x in map(failing_input, examples) if x), None),
-            "failing_examples": examples,
-        }
-        if not (pm["new_eval_case_id"] or pm["new_eval_case_checks"]) or incident_id in absent:
-            missing.append(common | {
-                "team": pm["team"], "status": pm["status"],
-                "owner": absent[incident_id]["owner"] if incident_id in absent else pm["team"],
-                "promised_case": pm["new_eval_case_id"],
-                "reason": "named but not in the eval suite" if incident_id in absent else "no eval case named",
-                "expected_behaviour": mask_sensitive(pm["new_eval_case_checks"] or "") or None,
-                "gap_analysis": mask_sensitive(" ".join(gap_analysis.get(incident_id, []))) or None,
-            })
-            if incident_id not in absent:
-                continue
-        cases.append(common | {
-            "other_themes": [t["theme_id"] for t in incident_themes[1:]],
-            "eval_case_id": pm["new_eval_case_id"],
+            FROM postmortems ORDER BY incident_id""")}
+
+
+def _incident_records(inputs: dict) -> tuple[dict | None, dict | None]:
+    """(case, stub) of one incident, either None when it has none: plain dicts, every text
+    masked. An incident whose named case is missing from the suite has both."""
+    pm, absent = inputs["postmortem"], inputs["absent"]
+    incident_themes, incident_gaps = inputs["themes"], inputs["gaps"]
+    examples = [mask_sensitive(text) for text in inputs["samples"]]
+    common = {
+        "incident_id": pm["incident_id"],
+        "title": mask_sensitive(pm["title"] or ""),
+        "severity": pm["severity"],
+        "quarter": pm["quarter"],
+        "theme_id": incident_themes[0]["theme_id"] if incident_themes else None,
+        "theme": incident_themes[0]["name"] if incident_themes else None,
+        "eval_gap_theme_id": incident_gaps[0]["theme_id"] if incident_gaps else None,
+        "eval_gap_theme": incident_gaps[0]["name"] if incident_gaps else None,
+        "failing_input": next((x for x in map(failing_input, examples) if x), None),
+        "failing_examples": examples,
+    }
+    stub = None
+    if not (pm["new_eval_case_id"] or pm["new_eval_case_checks"]) or absent:
+        stub = common | {
+            "team": pm["team"], "status": pm["status"],
+            "owner": absent["owner"] if absent else pm["team"],
+            "promised_case": pm["new_eval_case_id"],
+            "reason": "named but not in the eval suite" if absent else "no eval case named",
             "expected_behaviour": mask_sensitive(pm["new_eval_case_checks"] or "") or None,
-        })
+            "gap_analysis": mask_sensitive(" ".join(inputs["gap_analysis"])) or None,
+        }
+        if not absent:
+            return None, stub
+    return common | {
+        "other_themes": [t["theme_id"] for t in incident_themes[1:]],
+        "eval_case_id": pm["new_eval_case_id"],
+        "expected_behaviour": mask_sensitive(pm["new_eval_case_checks"] or "") or None,
+    }, stub
+
+
+def eval_case_records(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], list[dict]]:
+    """(cases, incidents without one): plain dicts, every text already masked."""
+    cases, missing = [], []
+    for inputs in _incident_inputs(con).values():
+        case, stub = _incident_records(inputs)
+        cases += [case] if case else []
+        missing += [stub] if stub else []
     return cases, missing
 
 
@@ -190,21 +213,22 @@ def inspect_samples(cases: list[dict], *, stub: bool = False) -> list[dict]:
              "metadata": _metadata(case, stub=stub)} for case in cases]
 
 
+def _promptfoo_test(case: dict, *, stub: bool) -> dict:
+    asserts = [{"type": "llm-rubric", "value": _expected(case, stub=stub)}]
+    asserts += [{"type": "not-icontains", "value": example} for example in case["failing_examples"]]
+    return {
+        "description": f"{case['incident_id']}: {case['title']}",
+        "vars": {"input": _input(case), "incident_id": case["incident_id"]},
+        "assert": asserts,
+        "metadata": _metadata(case, stub=stub),
+    }
+
+
 def promptfoo_config(cases: list[dict], *, stub: bool = False) -> dict:
-    tests = []
-    for case in cases:
-        asserts = [{"type": "llm-rubric", "value": _expected(case, stub=stub)}]
-        asserts += [{"type": "not-icontains", "value": example} for example in case["failing_examples"]]
-        tests.append({
-            "description": f"{case['incident_id']}: {case['title']}",
-            "vars": {"input": _input(case), "incident_id": case["incident_id"]},
-            "assert": asserts,
-            "metadata": _metadata(case, stub=stub),
-        })
     what = "Ready-to-fill stubs for the incidents still without an eval case" if stub \
         else "Regression eval cases, one per incident"
     return {"description": f"emberline: {what} (add providers, or pass --providers)",
-            "prompts": ["{{input}}"], "tests": tests}
+            "prompts": ["{{input}}"], "tests": [_promptfoo_test(case, stub=stub) for case in cases]}
 
 
 def _jsonl(rows: list[dict]) -> str:
@@ -224,39 +248,111 @@ def _yaml(config: dict) -> str:
     return yaml.dump(config, Dumper=_CaseDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
 
 
-def render_exports(cases: list[dict], missing: list[dict], formats=FORMATS) -> dict[str, str]:
-    """File name -> content, for the chosen formats."""
-    files = {}
+# Each file is a head and one piece per incident, in incident order: an incident's pieces
+# depend on its own inputs only, so a run renders again just the incidents whose inputs
+# changed (write_eval_exports with a cache) and the files are the same bytes as a full render.
+
+
+def _file_names(formats) -> list[tuple[str, str, bool]]:
+    """(format, file name, stub?) of every file the formats write."""
     for fmt in formats:
-        if fmt == "inspect":
-            files[CASE_FILES[fmt]] = _jsonl(inspect_samples(cases))
-            files[STUB_FILES[fmt]] = _jsonl(inspect_samples(missing, stub=True))
-        elif fmt == "promptfoo":
-            files[CASE_FILES[fmt]] = _yaml(promptfoo_config(cases))
-            files[STUB_FILES[fmt]] = _yaml(promptfoo_config(missing, stub=True))
-        elif fmt == "jsonl":
-            files[CASE_FILES[fmt]] = _jsonl(cases)
-            files[STUB_FILES[fmt]] = _jsonl(missing)
-        else:
+        if fmt not in FORMATS:
             raise ValueError(f"unknown eval export format '{fmt}': one of {', '.join(FORMATS)}")
+    return [(fmt, names[fmt], stub) for fmt in formats for names, stub in ((CASE_FILES, False), (STUB_FILES, True))]
+
+
+def _piece(fmt: str, row: dict, *, stub: bool) -> str:
+    if fmt == "inspect":
+        return _jsonl(inspect_samples([row], stub=stub))
+    if fmt == "promptfoo":
+        return _yaml([_promptfoo_test(row, stub=stub)])  # a one-item block list: the lines under `tests:`
+    return _jsonl([row])
+
+
+def _head(fmt: str, *, stub: bool, empty: bool) -> str:
+    if fmt != "promptfoo":
+        return ""
+    config = promptfoo_config([], stub=stub)
+    return _yaml(config) if empty else _yaml({k: v for k, v in config.items() if k != "tests"}) + "tests:\n"
+
+
+def _assemble(entries: list[dict], formats) -> dict[str, str]:
+    """File name -> content, from the incidents' entries (_incident_entry) in incident order."""
+    files = {}
+    for fmt, name, stub in _file_names(formats):
+        pieces = [entry["pieces"][name] for entry in entries if name in entry["pieces"]]
+        files[name] = _head(fmt, stub=stub, empty=not pieces) + "".join(pieces)
     return files
 
 
-def write_eval_exports(con: duckdb.DuckDBPyConnection, out_dir: Path, formats=FORMATS) -> EvalExport:
+def _incident_entry(inputs: dict, formats) -> dict:
+    """One incident's pieces of each file and why a row of it is held back (if one is)."""
+    case, stub = _incident_records(inputs)
+    held_case: dict[str, str] = {}
+    held_stub: dict[str, str] = {}
+    rows = {False: _publishable([case] if case else [], held_case), True: _publishable([stub] if stub else [], held_stub)}
+    pieces = {name: _piece(fmt, rows[is_stub][0], stub=is_stub)
+              for fmt, name, is_stub in _file_names(formats) if rows[is_stub]}
+    return {"pieces": pieces, "case": bool(rows[False]), "stub": bool(rows[True]),
+            "held_case": list(held_case.items()), "held_stub": list(held_stub.items())}
+
+
+def render_exports(cases: list[dict], missing: list[dict], formats=FORMATS) -> dict[str, str]:
+    """File name -> content, for the chosen formats."""
+    entries = [{"pieces": {name: _piece(fmt, row, stub=stub)}} for fmt, name, stub in _file_names(formats)
+               for row in (missing if stub else cases)]
+    return _assemble(entries, formats)
+
+
+def _load_cache(path: Path | None, formats) -> dict[str, dict]:
+    if path is None or not Path(path).is_file():
+        return {}
+    try:
+        cache = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # unreadable: render every incident, as a first run does
+    if not isinstance(cache, dict) or cache.get("code") != code_fingerprint() or cache.get("formats") != list(formats):
+        return {}
+    return cache.get("incidents") or {}
+
+
+def write_eval_exports(con: duckdb.DuckDBPyConnection, out_dir: Path, formats=FORMATS, *, cache: Path | None = None,
+                       clean_copies: Mapping[str, str] | None = None) -> EvalExport:
     """Write the chosen formats (all by default). Every file is scanned as it is written
     (write_text): one that would carry unredacted sensitive data raises SensitiveDataError and
-    is not written."""
-    cases, missing = eval_case_records(con)
-    held_back: dict[str, str] = {}
-    cases, missing = _publishable(cases, held_back), _publishable(missing, held_back)
+    is not written.
+
+    With `cache` (a file of this function's own), each incident's pieces are kept with the
+    fingerprint of its inputs, and only incidents whose inputs (or the code) changed are
+    rendered again; the files are the same bytes either way. `clean_copies` (file name -> a
+    version of that file known to be clean, the published one) narrows each file's scan to
+    what differs from it."""
+    formats = list(formats)
+    _file_names(formats)  # an unknown format fails before anything is read
+    cached, entries, rendered = _load_cache(cache, formats), [], 0
+    for incident_id, inputs in _incident_inputs(con).items():
+        fingerprint = digest(inputs)
+        entry = cached.get(incident_id)
+        if not entry or entry.get("fingerprint") != fingerprint:
+            entry = _incident_entry(inputs, formats) | {"fingerprint": fingerprint}
+            rendered += 1
+        entries.append((incident_id, entry))
+    held_back = dict(item for _, e in entries for item in e["held_case"]) 
+    held_back |= dict(item for _, e in entries for item in e["held_stub"])
     out_dir = Path(out_dir)
-    files = render_exports(cases, missing, formats)
+    files = _assemble([e for _, e in entries], formats)
     changed = False
     paths = {name: out_dir / name for name in files}  # fixed names, checked to stay inside anyway
     for path in paths.values():
         ensure_inside(out_dir, path)
     for name, text in files.items():
-        changed = write_text(paths[name], text) or changed
+        changed = write_text(paths[name], text, (clean_copies or {}).get(name)) or changed
+    if cache is not None and (rendered or len(entries) != len(cached)):
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        with Path(cache).open("w", encoding="utf-8") as out:  # streamed: no second copy of every piece
+            json.dump({"code": code_fingerprint(), "formats": formats, "incidents": dict(entries)}, out,
+                      ensure_ascii=False)
     first = next(iter(files))
-    return EvalExport(paths.get(EVAL_CASES_FILE, paths[first]), paths.get(MISSING_FILE, paths[first]), len(cases),
-                      len(missing), changed, paths, held_back)
+    return EvalExport(paths.get(EVAL_CASES_FILE, paths[first]), paths.get(MISSING_FILE, paths[first]),
+                      sum(e["case"] for _, e in entries), sum(e["stub"] for _, e in entries), changed, paths,
+                      held_back, rendered)

@@ -9,6 +9,7 @@ anywhere in it is refused, with the reason: fix the post-mortem, then export.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pipelines.postmortems.sensitive import find_sensitive
 from pipelines.reports.data import OWNER_NOTE, records
 from pipelines.reports.outputs import UnsafeOutputPath, output_path, write_text
 from pipelines.reports.redact import SensitiveDataError, describe
+from pipelines.warehouse.fingerprints import code_fingerprint, digest
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
@@ -64,6 +66,8 @@ class ExternalConfig:
 class ExternalExport:
     exported: dict[str, Path] = field(default_factory=dict)  # incident id -> file
     refused: dict[str, str] = field(default_factory=dict)  # incident id -> reason
+    unchanged: list[str] = field(default_factory=list)  # not rendered: as published (`published`)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # incident id -> of its inputs
 
 
 class InternalNames:
@@ -200,13 +204,34 @@ def write_external_postmortem(con: duckdb.DuckDBPyConnection, incident_id: str, 
     return path
 
 
-def export_external_postmortems(con: duckdb.DuckDBPyConnection, out_dir: Path, config: ExternalConfig) -> ExternalExport:
-    """Every published post-mortem marked `publication: external`, except those refused."""
+def external_fingerprints(con: duckdb.DuckDBPyConnection, config: ExternalConfig) -> dict[str, str]:
+    """Per post-mortem to export, the fingerprint of everything its public text is made from:
+    its row, its action items and timeline events (whole rows), the configuration and the
+    code. Taken inside DuckDB, so no post-mortem is loaded to find it unchanged."""
+    common = digest(code_fingerprint(), config)
+    rows = con.execute("""
+        WITH actions AS (SELECT incident_id, count(*) AS n, sum(hash(a)) AS h FROM action_items a GROUP BY ALL),
+             events AS (SELECT incident_id, count(*) AS n, sum(hash(e)) AS h FROM timeline_events e GROUP BY ALL)
+        SELECT p.incident_id, hash(p)::VARCHAR, actions.n, actions.h::VARCHAR, events.n, events.h::VARCHAR
+        FROM postmortems p LEFT JOIN actions USING (incident_id) LEFT JOIN events USING (incident_id)
+        WHERE p.publication = 'external' AND p.status = 'published' ORDER BY p.incident_id""").fetchall()
+    return {row[0]: digest(common, *row) for row in rows}
+
+
+def export_external_postmortems(con: duckdb.DuckDBPyConnection, out_dir: Path, config: ExternalConfig, *,
+                                published: Mapping[str, str] | None = None) -> ExternalExport:
+    """Every published post-mortem marked `publication: external`, except those refused.
+
+    `published`: incident id -> the fingerprint (external_fingerprints) of the inputs its
+    published file was made from; an incident whose inputs still have it would be written
+    the same, so it is not rendered again and is listed in `unchanged`."""
     result = ExternalExport()
-    ids = [r["incident_id"] for r in records(con, """
-        SELECT incident_id FROM postmortems
-        WHERE publication = 'external' AND status = 'published' ORDER BY incident_id""")]
-    for incident_id in ids:
+    published = published or {}
+    for incident_id, fingerprint in external_fingerprints(con, config).items():
+        result.fingerprints[incident_id] = fingerprint
+        if published.get(incident_id) == fingerprint:
+            result.unchanged.append(incident_id)
+            continue
         try:
             result.exported[incident_id] = write_external_postmortem(con, incident_id, out_dir, config)
         except ExportRefused as refused:

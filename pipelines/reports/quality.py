@@ -8,6 +8,7 @@ and blocking are Dagster's business and live in checks.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -172,10 +173,12 @@ def unclustered_share(con: duckdb.DuckDBPyConnection, max_share: float = MAX_UNC
                  "unclustered_items": {r["item_id"]: r["reason"] for r in rows[:200]}})
 
 
-def outputs_clean(paths: list[Path], external_config: ExternalConfig | None = None) -> QualityResult:
+def outputs_clean(paths: list[Path], external_config: ExternalConfig | None = None,
+                  clean_copies: Mapping[Path, str] | None = None) -> QualityResult:
     """Written report or export files: no sensitive data, and for external exports no
-    internal names from data/external.yaml."""
-    leaks = scan_files(paths)
+    internal names from data/external.yaml. A file with a clean copy (its published version,
+    which passed this check) is scanned where it differs from it (scan_files)."""
+    leaks = scan_files(paths, clean_copies)
     problems = {path: describe(found) for path, found in leaks.items()}
     if external_config is not None:
         for path in paths:

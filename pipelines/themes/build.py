@@ -31,12 +31,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.themes.cluster import ThemeClusterer, lexical_features
 from pipelines.themes.curation import apply_curation
 from pipelines.themes.embed import Embedder, embed_with_cache
 from pipelines.themes.fixes import link_actions_to_items
 from pipelines.themes.items import ID_PREFIX, THEME_SETS, load_items
-from pipelines.themes.name import describe, distinctive_terms, name_themes, representatives
 from pipelines.themes.stability import bootstrap_labelings, theme_stability
 from pipelines.themes.track import Cluster, PreviousTheme, assign_ids
 from pipelines.themes.vectors import nearest_centroid, unit_rows
@@ -44,9 +42,6 @@ from pipelines.warehouse.db import execute_sql_file, insert_frame, query_frame
 from pipelines.warehouse.fingerprints import code_fingerprint, digest, file_fingerprint, relation_fingerprint
 
 REFIT_SHARE = 0.05
-# Below this cosine to the nearest theme, a new item in assign mode stays unclustered: the
-# same floor the clusterer uses, so both modes draw the line in one place.
-ASSIGN_FLOOR = ThemeClusterer().similarity_floor
 MIN_INCIDENTS_PER_THEME = 2
 
 
@@ -109,6 +104,12 @@ def _previous_state(con, theme_set: str) -> tuple[dict[str, str | None], dict[st
 def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Embedder, rules: dict | None, *,
                     run_id: str, now: datetime | None = None, refit: bool | None = None,
                     random_state: int = 0, min_incidents: int = MIN_INCIDENTS_PER_THEME) -> SetSummary:
+    # scikit-learn loads here, not at import: a run whose themes are unchanged never needs it.
+    from pipelines.themes.cluster import ThemeClusterer, lexical_features
+
+    # Below this cosine to the nearest theme, a new item in assign mode stays unclustered: the
+    # same floor the clusterer uses, so both modes draw the line in one place.
+    assign_floor = ThemeClusterer().similarity_floor
     now = now or datetime.now(timezone.utc)
     items = load_items(con, theme_set)
     item_ids: list[str] = items["item_id"].to_list()
@@ -178,11 +179,11 @@ def build_theme_set(con: duckdb.DuckDBPyConnection, theme_set: str, embedder: Em
                 cluster_of[item], reasons[item] = None, "no themes to join yet"
                 continue
             theme_id, similarity = nearest[item]
-            if similarity >= ASSIGN_FLOOR:
+            if similarity >= assign_floor:
                 cluster_of[item] = theme_id
             else:
                 cluster_of[item] = None
-                reasons[item] = f"no theme within cosine {ASSIGN_FLOOR} (nearest {theme_id} at {similarity:.2f})"
+                reasons[item] = f"no theme within cosine {assign_floor} (nearest {theme_id} at {similarity:.2f})"
         for item in item_ids:  # keep reasons of items that stayed unclustered
             if cluster_of[item] is None and item not in reasons:
                 reasons[item] = "not similar enough to any theme"
@@ -251,6 +252,8 @@ def _cached_embed(con, embedder: Embedder):
 
 def _write_set(con, theme_set, items: pl.DataFrame, vectors, cluster_of, curation, reasons, final_groups,
                centroids, stability, one_incident: set[str], embed) -> None:
+    from pipelines.themes.name import describe, distinctive_terms, name_themes, representatives
+
     item_ids = items["item_id"].to_list()
     incidents = items["incident_id"].to_list()
     categories = items["category"].to_list()
@@ -334,14 +337,15 @@ def _write_action_links(con, theme_set: str, items: pl.DataFrame, vectors: np.nd
     return embedded
 
 
-# What build_themes reads: the items' source rows, the systemic action items it links, and the
+# What build_themes reads: the items' source rows, the systemic action items it links (only
+# those: an edited eval-case or immediate action item changes no theme table), and the
 # previous run's state (themes keep their ids by matching against it). Vectors are keyed by
 # text hash and model and never change for a key, so the items' texts stand for them.
 THEME_BUILD_READS = {
     "root_causes": "SELECT cause_id, incident_id, seq, title, description, category FROM root_causes",
     "eval_gaps": "SELECT gap_id, incident_id, seq, text FROM eval_gaps",
     "postmortems": "SELECT incident_id, incident_date FROM postmortems",
-    "action_items": "SELECT action_id, incident_id, kind, text FROM action_items",
+    "action_items": "SELECT action_id, incident_id, text FROM action_items WHERE kind = 'systemic'",
     "theme_items": "theme_items",
     "theme_assignments": "theme_assignments",
     "themes": "themes",

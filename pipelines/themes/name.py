@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
@@ -285,9 +286,15 @@ def name_candidates(texts: list[str], representative_idx: list[int],
     return {phrase: coverage(phrase) for phrase in dict.fromkeys(picked)}
 
 
+@lru_cache(maxsize=1 << 16)
+def _text_stems(text: str) -> frozenset[str]:
+    # Each text's stems are counted for its theme and for the store (name_themes): once each.
+    return frozenset(_stem(w) for w in _words(text))
+
+
 def stem_shares(texts: list[str]) -> dict[str, float]:
     """Share of `texts` using each (singular) word."""
-    counts = Counter(stem for text in texts for stem in {_stem(w) for w in _words(text)})
+    counts = Counter(stem for text in texts for stem in _text_stems(text))
     return {stem: n / len(texts) for stem, n in counts.items()} if texts else {}
 
 

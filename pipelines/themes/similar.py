@@ -1,4 +1,5 @@
-"""Most similar past incidents, by cosine over the stored root-cause vectors.
+"""Most similar past incidents, by cosine over the stored root-cause vectors: for each
+incident the five closest among those that had happened by its date (top_k_similar).
 
 An incident's vector is the normalised mean of its root causes' vectors: what went wrong, not
 how the write-up was phrased. Computed in blocks so 50,000 incidents never need a full
@@ -13,7 +14,6 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.themes.cluster import ThemeClusterer
 from pipelines.themes.embed import Embedder
 from pipelines.themes.vectors import nearest_centroid, unit_rows
 from pipelines.warehouse.db import insert_frame, query_frame
@@ -46,31 +46,61 @@ def incident_vectors(incident_ids: list[str], vectors: np.ndarray) -> tuple[list
     return ids, unit_rows(matrix, dtype=np.float32)
 
 
-def top_k_similar(ids: list[str], matrix: np.ndarray, k: int = TOP_K) -> pl.DataFrame:
-    rows = []
+def top_k_similar(ids: list[str], matrix: np.ndarray, k: int = TOP_K, days: np.ndarray | None = None) -> pl.DataFrame:
+    """Each incident's `k` most similar others. With `days` (each incident's date as a day
+    number, NaN when undated) only incidents that had happened by then count: a dated
+    incident's list holds dated incidents of its day or earlier, an undated one's any other.
+    So filing a new incident changes no list of an earlier one, and no older week's report.
+
+    Rows are taken in date order, so a dated row's candidates are a prefix of that order and
+    each block multiplies only against the columns its rows may list (half the work of all
+    pairs); the k best are found by value (np.partition), then ranked by similarity and id."""
     n = len(ids)
-    k = min(k, max(n - 1, 0))
+    days = np.full(n, np.nan) if days is None else np.asarray(days, dtype=np.float64)
+    order = np.lexsort((np.arange(n), np.where(np.isnan(days), np.inf, days)))  # by day, undated last
+    sorted_days, sorted_matrix = days[order], matrix[order]
+    dated = int((~np.isnan(sorted_days)).sum())
+    limits = np.full(n, n)  # how many of the ordered incidents each one may list (itself excluded below)
+    limits[:dated] = np.searchsorted(sorted_days[:dated], sorted_days[:dated], side="right")
+    rows = []
     for start in range(0, n, _BLOCK):
-        block = matrix[start:start + _BLOCK] @ matrix.T
-        for offset in range(block.shape[0]):
-            block[offset, start + offset] = -np.inf  # never yourself
-        if k == 0:
+        stop = min(start + _BLOCK, n)
+        width = int(limits[start:stop].max())
+        block = sorted_matrix[start:stop] @ sorted_matrix[:width].T
+        block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never yourself
+        block[np.arange(width)[None, :] >= limits[start:stop, None]] = -np.inf  # nor a later incident
+        if min(k, width - 1) <= 0:
             continue
-        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-        for offset, candidates in enumerate(top):
+        kth = np.partition(block, width - k, axis=1)[:, width - k] if width > k else np.full(stop - start, -np.inf)
+        picked_rows, picked_cols = np.nonzero((block >= kth[:, None]) & (block > -np.inf))
+        candidates: dict[int, list[int]] = {}
+        for r, c in zip(picked_rows.tolist(), picked_cols.tolist()):
+            candidates.setdefault(r, []).append(c)
+        for r, cols in candidates.items():
+            own = ids[order[start + r]]
             # Deterministic: similarity, then id.
-            ranked = sorted(candidates, key=lambda c: (-round(float(block[offset, c]), 6), ids[c]))
+            ranked = sorted(cols, key=lambda c: (-round(float(block[r, c]), 6), ids[order[c]]))[:k]
             for rank, c in enumerate(ranked, start=1):
-                rows.append((ids[start + offset], rank, ids[c], round(float(block[offset, c]), 6)))
+                rows.append((own, rank, ids[order[c]], round(float(block[r, c]), 6)))
+    rows.sort(key=lambda row: (row[0], row[1]))
     return pl.DataFrame(rows, schema={"incident_id": pl.String, "rank": pl.Int32, "similar_incident_id": pl.String,
                                       "similarity": pl.Float64}, orient="row")
 
 
+def incident_days(con: duckdb.DuckDBPyConnection, ids: list[str]) -> np.ndarray:
+    """Each incident's date as a day number (NaN when undated), in the order of `ids`."""
+    days = dict(con.execute("SELECT incident_id, date_diff('day', DATE '1970-01-01', incident_date) "
+                            "FROM postmortems").fetchall())
+    return np.asarray([np.nan if days.get(i) is None else float(days[i]) for i in ids], dtype=np.float64)
+
+
 def similar_incidents_fingerprint(con: duckdb.DuckDBPyConnection, model: object) -> str:
-    """What build_similar_incidents reads (the root-cause items and which texts have vectors:
-    a vector never changes for its text hash and model) and what it wrote."""
+    """What build_similar_incidents reads (the root-cause items, which texts have vectors: a
+    vector never changes for its text hash and model, and the incidents' dates) and what it
+    wrote."""
     return digest(relation_fingerprint(con, {
         "theme_items": "SELECT item_id, incident_id, text_hash FROM theme_items WHERE theme_set = 'root_cause'",
+        "postmortems": "SELECT incident_id, incident_date FROM postmortems",
         "embeddings": "SELECT model_id, text_hash FROM embeddings",
         "similar_incidents": "similar_incidents",
     }), model, code_fingerprint())
@@ -79,7 +109,7 @@ def similar_incidents_fingerprint(con: duckdb.DuckDBPyConnection, model: object)
 def build_similar_incidents(con: duckdb.DuckDBPyConnection, model_id: str, k: int = TOP_K) -> int:
     _, incidents, vectors = stored_cause_vectors(con, model_id)
     ids, matrix = incident_vectors(incidents, vectors)
-    frame = top_k_similar(ids, matrix, k)
+    frame = top_k_similar(ids, matrix, k, incident_days(con, ids))
     con.execute("DELETE FROM similar_incidents")
     insert_frame(con, "similar_incidents", frame)
     return frame.height
@@ -113,6 +143,8 @@ def similar_to_new(con: duckdb.DuckDBPyConnection, embedder: Embedder, cause_tex
     """For a post-mortem file: the closest past incidents at or above `floor`, and the
     root-cause theme each of its causes would join (or none, below `theme_floor`). A file
     already in the warehouse (same `content_hash`) is recognised and never its own match."""
+    from pipelines.themes.cluster import ThemeClusterer  # scikit-learn: only when a file is compared
+
     theme_floor = ThemeClusterer().similarity_floor if theme_floor is None else theme_floor
     itself = None
     if content_hash:

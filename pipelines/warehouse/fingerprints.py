@@ -136,6 +136,9 @@ def record_reports(con: duckdb.DuckDBPyConnection, kind: str, fingerprints: Mapp
     if not fingerprints:
         return
     ensure_fingerprint_schema(con)
-    now = datetime.now(UTC)
-    con.executemany("INSERT OR REPLACE INTO report_fingerprints VALUES (?, ?, ?, ?)",
-                    [[kind, period, fp, now] for period, fp in sorted(fingerprints.items())])
+    periods = sorted(fingerprints)
+    # One statement over unnested lists: executemany costs a statement per row (2 s for the
+    # 865 external post-mortems of the 10,000 corpus).
+    con.execute("""INSERT OR REPLACE INTO report_fingerprints
+                   SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?""",
+                [kind, periods, [fingerprints[p] for p in periods], datetime.now(UTC)])

@@ -135,7 +135,7 @@ def test_internal_names_in_an_external_export_block_publication(planted, tmp_pat
     warehouse, outputs = planted
     (tmp_path / "none.yaml").write_text("replacements:\n  Langfuse: tracing tool\n")
 
-    def careless_export(con, out_dir, config):
+    def careless_export(con, out_dir, config, **kwargs):
         from pipelines.reports.external import ExternalExport
 
         path = out_dir / "external" / "PM-2026-001.md"

@@ -1,6 +1,9 @@
 """Incremental runs through `emberline run` (the CLI's runner, real Dagster materializations):
-a re-run that changes nothing rewrites no report or export file, and editing one post-mortem
-re-renders exactly the reports of its week and quarter (plus the current ones, always fresh).
+a re-run that changes nothing rewrites no report or export file; editing one post-mortem
+re-renders exactly the reports of its week and quarter (plus the current ones, always fresh),
+its own external post-mortem and its own eval case; adding one touches no older incident's
+similar incidents and no older period's report; and the incremental exports are the bytes a
+full render gives.
 
 The store is made for the test with dates relative to today, so "the current week and
 quarter" are known: incident X lies in the quarter before the current one, every other
@@ -30,7 +33,7 @@ def _incident(store: Path, n: int, wednesday) -> Path:
     return write(store / f"PM-{n:03d}.md", postmortem(
         f"PM-2026-{n:03d}", title=f"Support bot quoted a retired refund policy ({n})",
         started=_stamp(wednesday, 10), resolved=_stamp(wednesday, 14),
-        published=_stamp(wednesday + timedelta(days=1), 9)))
+        published=_stamp(wednesday + timedelta(days=1), 9)).replace("publication: internal", "publication: external"))
 
 
 @pytest.fixture
@@ -121,5 +124,56 @@ def test_unchanged_rerun_rewrites_nothing_and_one_edit_rewrites_its_week_and_qua
                             "quarterly_retrospective": False, "external_postmortems": False,
                             "eval_cases_export": False}
     with duckdb.connect(str(out / "build" / "wh.duckdb"), read_only=True) as con:
-        recorded = dict(con.execute("SELECT kind || '-' || period, fingerprint FROM report_fingerprints").fetchall())
+        recorded = dict(con.execute("""SELECT kind || '-' || period, fingerprint FROM report_fingerprints
+                                       WHERE kind IN ('weekly', 'quarterly')""").fetchall())
+        external = dict(con.execute("SELECT period, fingerprint FROM report_fingerprints WHERE kind = 'external'"
+                                    ).fetchall())
     assert stems(mtimes(reports)) == set(recorded)  # every published report has its fingerprint
+    assert set(external) == {f"PM-2026-{n:03d}" for n in range(1, 6)}
+    # The external post-mortems and the eval cases: only the edited incident was rendered again.
+    assert last_metadata(env, "external_postmortems", "rendered") == 1
+    assert last_metadata(env, "external_postmortems", "unchanged_not_rendered") == 4
+    assert last_metadata(env, "eval_cases_export", "incidents_rendered") == 1
+    assert_exports_as_a_full_render(out)
+
+
+def assert_exports_as_a_full_render(out: Path) -> None:
+    """The published eval export files are, byte for byte, what a render of every incident
+    from the warehouse gives (no cache)."""
+    from pipelines.reports.evals import EXPORT_FILES, write_eval_exports
+
+    full = out / "full-render"
+    with duckdb.connect(str(out / "build" / "wh.duckdb"), read_only=True) as con:
+        write_eval_exports(con, full)
+    for name in EXPORT_FILES:
+        assert (out / "exports" / name).read_bytes() == (full / name).read_bytes(), name
+
+
+def similar_lists(out: Path) -> dict[str, list]:
+    with duckdb.connect(str(out / "build" / "wh.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT incident_id, rank, similar_incident_id, similarity FROM similar_incidents "
+                           "ORDER BY ALL").fetchall()
+    lists: dict[str, list] = {}
+    for incident, *rest in rows:
+        lists.setdefault(incident, []).append(tuple(rest))
+    return lists
+
+
+def test_adding_an_incident_touches_only_its_own_periods(outputs):
+    out, env = outputs["out"], outputs["env"]
+    run(env)
+    reports = out / "reports"
+    before, similar_before = mtimes(reports), similar_lists(out)
+    assert similar_before["PM-2026-005"] and "PM-2026-001" not in similar_before  # the first has none earlier
+    # Filed now: an incident of the week just ended. Every period before it stays as it was
+    # (a later period would not: it counts the incidents that had happened by its end).
+    _incident(outputs["x_path"].parent, 6, outputs["headline_week"].start + timedelta(days=2))
+    run(env)
+    after, similar_after = mtimes(reports), similar_lists(out)
+    rewritten = stems(name for name in after if after[name] != before.get(name))
+    assert rewritten == {f"weekly-{outputs['headline_week']}"}
+    # Each incident lists the incidents that had happened by its date: a later one changes no list.
+    assert {k: v for k, v in similar_after.items() if k != "PM-2026-006"} == similar_before
+    assert {s for _, s, _ in similar_after["PM-2026-006"]} == {f"PM-2026-{n:03d}" for n in range(1, 6)}
+    assert last_metadata(env, "external_postmortems", "unchanged_not_rendered") == 5
+    assert_exports_as_a_full_render(out)

@@ -56,7 +56,7 @@ def test_materialize_links_the_suite_and_exports_every_format(store, tmp_path):
 def test_a_leaking_promptfoo_export_fails_its_check_and_is_not_published(store, tmp_path, monkeypatch):
     write(store / "a.md", postmortem("PM-2026-001"))
 
-    def leaky(con, out_dir, formats=None):
+    def leaky(con, out_dir, formats=None, **kwargs):
         from pipelines.reports.evals import EvalExport
 
         path = out_dir / "eval_cases.promptfoo.yaml"

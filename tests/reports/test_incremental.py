@@ -68,3 +68,51 @@ def test_a_changed_incident_re_renders_the_weeks_that_show_it(long_history):
     publish(con, plan, out)
     assert "last week's feature table" in (out / "weekly-1998-W10.md").read_text()
     assert plan_reports(con, weeks, HEADLINE, published_dir=out).nothing_changed
+
+
+# --------------------------------------------------------------------------------------
+# The eval case export: each incident's pieces are rendered again only when its inputs
+# change, and the files are the bytes a render of every incident gives.
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_the_eval_export_renders_only_changed_incidents_and_equals_a_full_render(sample_warehouse, tmp_path):
+    import shutil
+
+    import duckdb
+
+    from pipelines.reports.evals import EXPORT_FILES, write_eval_exports
+
+    shutil.copy(sample_warehouse, tmp_path / "w.duckdb")
+    cache, out = tmp_path / "pieces.json", tmp_path / "incremental"
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        incidents = [r[0] for r in con.execute("SELECT incident_id FROM postmortems ORDER BY 1").fetchall()]
+        first = write_eval_exports(con, out, cache=cache)
+        assert first.rendered == len(incidents) > 3 and set(_files(out)) == set(EXPORT_FILES)
+        again = write_eval_exports(con, out, cache=cache)
+        assert again.rendered == 0 and not again.changed  # nothing changed: nothing rendered or written
+
+        edited = incidents[len(incidents) // 2]
+        con.execute("UPDATE postmortems SET title = title || ' (revised)', new_eval_case_id = NULL, "
+                    "new_eval_case_checks = NULL "
+                    "WHERE incident_id = ?", [edited])  # now a stub instead of a case
+        con.execute("DELETE FROM postmortems WHERE incident_id = ?", [incidents[0]])
+        after = write_eval_exports(con, out, cache=cache)
+        full = write_eval_exports(con, tmp_path / "full")
+    assert after.rendered == 1 and after.changed and full.rendered == len(incidents) - 1
+    assert _files(out) == _files(tmp_path / "full")
+    assert "(revised)" in (out / "incidents_without_eval_case.jsonl").read_text()
+    assert incidents[0] not in (out / "eval_cases.jsonl").read_text()
+
+
+def test_the_promptfoo_file_from_pieces_is_the_yaml_of_the_whole_config(sample_con):
+    from pipelines.reports.evals import _yaml, eval_case_records, promptfoo_config, render_exports
+
+    cases, missing = eval_case_records(sample_con)
+    files = render_exports(cases, missing)
+    assert files["eval_cases.promptfoo.yaml"] == _yaml(promptfoo_config(cases))
+    assert files["eval_case_stubs.promptfoo.yaml"] == _yaml(promptfoo_config(missing, stub=True))
+    assert render_exports([], [])["eval_cases.promptfoo.yaml"] == _yaml(promptfoo_config([]))

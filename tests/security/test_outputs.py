@@ -57,3 +57,58 @@ def test_an_eval_row_with_sensitive_data_is_held_back_and_the_rest_export(store,
     assert [r["incident_id"] for r in rows] == ["PM-2026-001"]
     assert list(export.held_back) == ["PM-2026-002"] and "held back" in export.held_back["PM-2026-002"]
     assert "jane" not in export.held_back["PM-2026-002"]
+
+
+# --------------------------------------------------------------------------------------
+# A changed file is scanned where it changed (find_sensitive_since): it must find whatever a
+# scan of the whole file finds, wherever the change and the value lie.
+
+def _clean_lines(n: int) -> list[str]:
+    return [json.dumps({"id": f"PM-2026-{k:05d}", "title": f"Answer {k} quoted a retired policy"}) for k in range(n)]
+
+
+PLANTED = {
+    "an email": "contact jane.doe@example.com for the refund",
+    "a key": "token sk-proj-" + "A1b2C3d4E5f6G7h8J9k0" * 3,
+    "a spelled-out email": "write to jane dot doe at example dot com today",
+    "a private key with no END": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7x\nq9Z3",
+}
+
+
+@pytest.mark.parametrize("what", sorted(PLANTED))
+@pytest.mark.parametrize("where", [0, 1, 2500, 4999, 5000])
+def test_a_value_added_anywhere_is_found_as_a_whole_scan_finds_it(what, where):
+    from pipelines.postmortems.sensitive import find_sensitive
+    from pipelines.reports.redact import find_sensitive_since
+
+    lines = _clean_lines(5000)
+    clean = "\n".join(lines) + "\n"
+    assert not find_sensitive(clean)
+    changed = "\n".join(lines[:where] + PLANTED[what].split("\n") + lines[where:]) + "\n"
+    whole = find_sensitive(changed)
+    assert whole, what  # the planted value is one the scanner finds
+    since = find_sensitive_since(changed, clean)
+    assert since[0] == whole[0] and set(since) <= set(whole)
+    if "END" not in what:  # a key with no END runs to the end of the text; the scan reports it as far as it reads
+        assert since == whole
+
+
+def test_a_value_completed_by_an_edit_next_to_it_is_found():
+    """Half a value in the unchanged part and the rest in the edit: the context around the
+    change covers it."""
+    from pipelines.reports.redact import find_sensitive_since
+
+    lines = _clean_lines(3000)
+    clean = "\n".join(lines[:1500] + ["reach the on-call at jane.doe"] + lines[1500:]) + "\n"
+    changed = clean.replace("at jane.doe", "at jane.doe@example.com", 1)
+    assert [m.kind for m in find_sensitive_since(changed, clean)] == ["email"]
+
+
+def test_an_unchanged_or_shortened_clean_file_needs_no_scan():
+    from pipelines.reports.redact import changed_span, find_sensitive_since
+
+    clean = "\n".join(_clean_lines(2000)) + "\n"
+    assert changed_span(clean, clean) is None and find_sensitive_since(clean, clean) == []
+    shorter = clean.replace(_clean_lines(2000)[700] + "\n", "", 1)
+    start, end = changed_span(shorter, clean)
+    assert 0 < end - start < len(shorter) // 10  # only around the removed line

@@ -163,8 +163,21 @@ def test_small_corpus_of_about_twenty_items(embedder, tmp_path):
 def test_similar_incidents_table_and_command(built, capsys, tmp_path):
     _, _, db, _ = built
     with duckdb.connect(str(db), read_only=True) as con:
-        per_incident = con.execute("SELECT count(*) FROM similar_incidents GROUP BY incident_id").fetchall()
-        assert {r[0] for r in per_incident} == {5}
+        # Each incident's five closest among the incidents that had happened by its date: fewer
+        # only for the first ones, and never a later incident (filing one changes no old list).
+        rows = con.execute("""
+            WITH with_causes AS (SELECT DISTINCT e.incident_id, e.incident_date FROM postmortems e
+                                 JOIN theme_items i ON i.incident_id = e.incident_id AND i.theme_set = 'root_cause')
+            SELECT p.incident_id,
+                   (SELECT count(*) FROM similar_incidents s WHERE s.incident_id = p.incident_id) AS listed,
+                   (SELECT count(*) FROM similar_incidents s JOIN postmortems o ON o.incident_id = s.similar_incident_id
+                    WHERE s.incident_id = p.incident_id AND o.incident_date > p.incident_date) AS later,
+                   (SELECT count(*) FROM with_causes e WHERE e.incident_date <= p.incident_date
+                                                         AND e.incident_id <> p.incident_id) AS earlier
+            FROM with_causes p WHERE p.incident_date IS NOT NULL""").fetchall()
+        assert rows and all(later == 0 for _, _, later, _ in rows)
+        assert all(listed == min(5, earlier) for _, listed, _, earlier in rows)
+        assert {listed for _, listed, _, _ in rows} > {5}  # the first incidents have fewer to list
     copy = tmp_path / "PM-2026-100-copy.md"
     copy.write_text(next(SAMPLE_STORE.rglob("PM-2026-003-*.md")).read_text().replace("PM-2026-003", "PM-2026-100"))
     assert main(["similar", str(copy), "--db", str(db), "--format", "json"]) == 0
