@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from pipelines.postmortems.linear import compile_linear
+
 # Judgements of a person, whoever the subject: blame by themselves.
 _JUDGEMENT = re.compile(
     r"\b(?:made an? (?:careless |stupid |silly )?(?:mistake|error|blunder)|careless(?:ly|ness)?|"
@@ -84,11 +86,7 @@ def _line_filter(pattern: str):
     several times faster than `re`: without word boundaries (`in_line` also reads slices,
     whose ends act as boundaries), and a word character as anything but a space or a line
     break (RE2's `\\w` is ASCII only, `re`'s is Unicode). It matches wherever the rule does."""
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False
-    return re2.compile(pattern.replace(r"\b", "").replace(r"\w", r"[^ \n]"), options)
+    return compile_linear(pattern.replace(r"\b", "").replace(r"\w", r"[^ \n]"))
 
 
 _LINE_MAY_BLAME = _line_filter(f"{_AGENCY_AFTER.pattern}|{_POSSESSIVE_CAUSE.pattern}")

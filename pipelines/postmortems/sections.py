@@ -190,7 +190,7 @@ def _inline_label(line: str) -> tuple[str, str] | None:
     found = datefind.find_datetimes(body, limit=1)
     if found and len(body) - (found[0].end - found[0].start) < 12:
         return None  # "Incident date: 2025-06-03", "Start: 10 Dec 2021 14:33 UTC": a date field
-    return m.group("label").strip(), m.group("body")
+    return m.group("label").strip(), body
 
 
 def promote_plain_headings(doc: Document) -> Document:
@@ -201,14 +201,13 @@ def promote_plain_headings(doc: Document) -> Document:
     next section, as a list followed by a plain line does) split at those lines; line
     numbers stay the file's."""
     own = [b for b in doc.headings() if not b.quoted]
-    top = min((b.level for b in own), default=1)
     blocks: list[Block] = []
     changed = False
     under: Block | None = None  # the Markdown heading the block is under
     for n, block in enumerate(doc.blocks):
         if block.kind == "heading" and not block.quoted:
             under = block
-        if block.quoted or block.kind not in ("paragraph", "item", "table") or not _names_no_section(under, own, top):
+        if block.quoted or block.kind not in ("paragraph", "item", "table") or not _names_no_section(under, own):
             blocks.append(block)
             continue
         if n == 0 and not own and block.kind == "paragraph":
@@ -226,14 +225,19 @@ def promote_plain_headings(doc: Document) -> Document:
     return Document(blocks, doc.lines, doc.first_line) if changed else doc
 
 
-def _names_no_section(heading: Block | None, own: list[Block], top: int) -> bool:
+def _names_no_section(heading: Block | None, own: list[Block]) -> bool:
     """Whether the text under `heading` belongs to no section by the Markdown headings: there
     is none, or it is the document's title (its first, and only top-level, heading). Under a
     heading of the author's own ("Rewriting the tool instructions") a "Key: text" line is
     the author's example, not a section."""
     if heading is None:
         return True
-    return heading is own[0] and heading.level == top and sum(b.level == top for b in own) == 1
+    return heading is own[0] and _first_wraps_all([b.level for b in own])
+
+
+def _first_wraps_all(levels: list[int]) -> bool:
+    """The first heading is the only one at the top level: the document's title."""
+    return bool(levels) and levels[0] == min(levels) and levels.count(levels[0]) == 1
 
 
 _TITLE_WORDS = 15
@@ -450,8 +454,7 @@ def _title_heading(headings: list[Heading]) -> int | None:
     own = [i for i, h in enumerate(headings) if not h.plain]
     if not own:
         return None
-    top = min(headings[i].level for i in own)
-    if headings[own[0]].level == top and sum(headings[i].level == top for i in own) == 1:
+    if _first_wraps_all([headings[i].level for i in own]):
         return own[0]
     for i in own:
         if headings[i].level == 1 and headings[i].key is None:

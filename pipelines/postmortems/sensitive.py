@@ -40,6 +40,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 
+from pipelines.postmortems.linear import compile_linear
+
 PLACEHOLDERS = {
     "email": "[EMAIL]",
     "phone": "[PHONE]",
@@ -260,11 +262,7 @@ def _hint(pattern: str):
     `\\d` is ASCII only while `re`'s is every Unicode decimal digit, so `\\d` is spelled
     `\\p{Nd}` here: a hint must match inside every match of its rule, and the rules use `re`.
     RE2's case folding (k with the Kelvin sign, s with the long s) covers `re`'s for these letters."""
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False
-    return re2.compile(pattern.replace(r"\d", r"\p{Nd}"), options)
+    return compile_linear(pattern.replace(r"\d", r"\p{Nd}"))
 
 
 # The rules are many passes over the whole text, and a pattern that starts with a lookbehind
@@ -436,13 +434,11 @@ def _linear_scanners() -> tuple[tuple, tuple]:
     engine), each with its compiled patterns; and the rest, which see the text in windows."""
     import re2
 
-    options = re2.Options()
-    options.log_errors = False
     linear, windowed = [], []
     for plugin in _plugins():
         patterns = getattr(plugin, "denylist", None)
         try:
-            compiled = tuple(re2.compile(("(?i)" if p.flags & re.IGNORECASE else "") + p.pattern, options)
+            compiled = tuple(compile_linear(("(?i)" if p.flags & re.IGNORECASE else "") + p.pattern)
                              for p in patterns) if patterns else None
         except re2.error:
             compiled = None
@@ -455,12 +451,8 @@ def _linear_gate():
     """All of the linear plugins' patterns as one RE2 alternation: one pass over a text tells
     whether any of them matches anywhere, instead of one pass per pattern (about thirty). A
     text it finds nothing in has no candidate for any of them."""
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False
-    return re2.compile("|".join(f"(?:{pattern.pattern})" for _, patterns in _linear_scanners()[0]
-                                for pattern in patterns), options)
+    return compile_linear("|".join(f"(?:{pattern.pattern})" for _, patterns in _linear_scanners()[0]
+                                   for pattern in patterns))
 
 
 _CANDIDATE_CHARS = 4096  # a longer RE2 match is masked whole, without asking the plugin to re-read it

@@ -74,19 +74,25 @@ def test_every_file_of_a_free_form_store_is_accounted_for(tmp_path):
     assert (second.files_read, second.assets_skipped, second.incidents_loaded) == (0, 1, 5)
 
 
-def test_durations_are_unknown_for_a_bare_day_or_a_timeline_that_contradicts_itself(tmp_path):
+def _ingested(tmp_path, files: dict[str, str], columns: str) -> dict[str, tuple]:
+    """Ingest a store of `files` (name -> text) and read `columns` of each post-mortem, by file."""
     store = tmp_path / "store"
     store.mkdir()
-    (store / "title-only.md").write_text("# Backbone outage on October 4, 2021\n\nThe backbone went down.\n")
-    (store / "timed.md").write_text(STATUS_PAGE)
-    (store / "contradicts.md").write_text(
-        "# Queue outage\n\n## Timeline\n\n- 2026-03-26 23:04 UTC the node is drained (outage starts)\n"
-        "- 2026-03-26 02:50 UTC the outage is reported by a user\n"
-        "- 2026-03-26 08:10 UTC a fixed build is deployed (outage ends)\n")
+    for name, text in files.items():
+        (store / name).write_text(text)
     con = connect(tmp_path / "warehouse.duckdb")
     ingest_store(con, store)
-    rows = {r[0]: r[1:] for r in con.execute(
-        "SELECT source_path, incident_date::VARCHAR, minutes_to_detect, minutes_to_resolve FROM postmortems").fetchall()}
+    return {r[0]: r[1:] for r in con.execute(f"SELECT source_path, {columns} FROM postmortems").fetchall()}
+
+
+def test_durations_are_unknown_for_a_bare_day_or_a_timeline_that_contradicts_itself(tmp_path):
+    rows = _ingested(tmp_path, {
+        "title-only.md": "# Backbone outage on October 4, 2021\n\nThe backbone went down.\n",
+        "timed.md": STATUS_PAGE,
+        "contradicts.md": "# Queue outage\n\n## Timeline\n\n- 2026-03-26 23:04 UTC the node is drained (outage starts)\n"
+                          "- 2026-03-26 02:50 UTC the outage is reported by a user\n"
+                          "- 2026-03-26 08:10 UTC a fixed build is deployed (outage ends)\n",
+    }, "incident_date::VARCHAR, minutes_to_detect, minutes_to_resolve")
     assert rows["title-only.md"] == ("2021-10-04", None, None)  # a day, not 0 minutes
     assert rows["timed.md"][2] == 88.0
     # The marked start kept its date past midnight: it is the evening before the first report.
@@ -94,22 +100,15 @@ def test_durations_are_unknown_for_a_bare_day_or_a_timeline_that_contradicts_its
 
 
 def test_a_window_in_the_summary_dates_the_incident_and_a_bare_publication_day_is_not_negative(tmp_path):
-    store = tmp_path / "store"
-    store.mkdir()
-    (store / "downloads.md").write_text(
-        "# Broken downloads\n\nPublished 2026-07-20\n\n## Summary\n\n"
-        "On 2026-07-20 between 12:17 and 12:30 UTC all downloads failed because of a missing slash.\n\n"
-        "## Timeline\n\n- 2026-07-19 12:32 UTC the refactoring is merged\n"
-        "- 2026-07-20 12:29 UTC the fix is merged\n")
-    (store / "contradicts.md").write_text(
-        "# Pool outage\n\n## Impact\n\nJobs failed between 2026-02-25 23:04 and 2026-02-26 08:12.\n\n"
-        "## Timeline\n\n- 2026-03-26 06:04 UTC the node is drained and jobs start failing\n"
-        "- 2026-03-26 09:50 UTC the outage is reported\n- 2026-03-26 15:10 UTC a fix is deployed\n")
-    con = connect(tmp_path / "warehouse.duckdb")
-    ingest_store(con, store)
-    rows = {r[0]: r[1:] for r in con.execute(
-        "SELECT source_path, started_at_source, strftime(started_at, '%m-%d %H:%M'), minutes_to_resolve, "
-        "hours_to_postmortem FROM postmortems").fetchall()}
+    rows = _ingested(tmp_path, {
+        "downloads.md": "# Broken downloads\n\nPublished 2026-07-20\n\n## Summary\n\n"
+                        "On 2026-07-20 between 12:17 and 12:30 UTC all downloads failed because of a missing slash.\n\n"
+                        "## Timeline\n\n- 2026-07-19 12:32 UTC the refactoring is merged\n"
+                        "- 2026-07-20 12:29 UTC the fix is merged\n",
+        "contradicts.md": "# Pool outage\n\n## Impact\n\nJobs failed between 2026-02-25 23:04 and 2026-02-26 08:12.\n\n"
+                          "## Timeline\n\n- 2026-03-26 06:04 UTC the node is drained and jobs start failing\n"
+                          "- 2026-03-26 09:50 UTC the outage is reported\n- 2026-03-26 15:10 UTC a fix is deployed\n",
+    }, "started_at_source, strftime(started_at, '%m-%d %H:%M'), minutes_to_resolve, hours_to_postmortem")
     # The summary's window, not the merge the day before, and its end; published the same day: 0 h.
     assert rows["downloads.md"] == ("text", "07-20 12:17", 13.0, 0.0)
     # A window a month from the timeline is the text contradicting itself: the timeline stands.
